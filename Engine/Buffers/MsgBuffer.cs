@@ -1,0 +1,53 @@
+using System.Diagnostics;
+
+namespace Engine.Buffers;
+
+/// <summary>
+/// A pooled, reference-counted byte array that backs one or more <see cref="Msg"/> frames.
+/// </summary>
+/// <remarks>
+/// Small frames share one slab (many frames per buffer, one reference each); large frames get a
+/// buffer of their own. The buffer goes back to <see cref="MsgPool"/> when the last reference is
+/// released, so a steady stream of messages allocates nothing.
+/// </remarks>
+internal sealed class MsgBuffer
+{
+    private int _references;
+
+    internal MsgBuffer(byte[] array, bool isSlab)
+    {
+        Array = array;
+        IsSlab = isSlab;
+    }
+
+    /// <summary>The backing bytes; for a dedicated buffer it may be longer than the frame.</summary>
+    internal byte[] Array { get; set; }
+
+    /// <summary>True for the shared 64 KiB slabs, false for a dedicated large-frame buffer.</summary>
+    internal bool IsSlab { get; }
+
+    internal int References => Volatile.Read(ref _references);
+
+    internal void Reset(int references)
+    {
+        Debug.Assert(Volatile.Read(ref _references) == 0, "a pooled buffer must have no holders");
+        _references = references;
+    }
+
+    internal void AddReference() => Interlocked.Increment(ref _references);
+
+    internal void Release()
+    {
+        int left = Interlocked.Decrement(ref _references);
+        if (left == 0)
+        {
+            MsgPool.Return(this);
+        }
+        else if (left < 0)
+        {
+            // A frame was disposed twice through copies of the same Msg value. Refuse to hand the
+            // buffer out again, since its bytes may still be read by the other copy.
+            Debug.Fail("Msg released more often than it was referenced");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Buffers;
+using Microsoft.Extensions.ObjectPool;
+
+namespace Engine.Buffers;
+
+/// <summary>
+/// Where every frame buffer comes from and goes back to: 64 KiB slabs for small frames and
+/// <see cref="ArrayPool{T}"/> arrays for large ones, each wrapped in a pooled <see cref="MsgBuffer"/>.
+/// </summary>
+internal static class MsgPool
+{
+    /// <summary>Frames up to this size share a slab; larger ones get a dedicated buffer.</summary>
+    internal const int SmallFrameLimit = 2048;
+
+    internal const int SlabSize = 64 * 1024;
+
+    private static readonly ObjectPool<MsgBuffer> s_slabs =
+        new DefaultObjectPool<MsgBuffer>(new SlabPolicy(), Environment.ProcessorCount * 32);
+
+    private static readonly ObjectPool<MsgBuffer> s_dedicated =
+        new DefaultObjectPool<MsgBuffer>(new DedicatedPolicy(), Environment.ProcessorCount * 64);
+
+    /// <summary>A slab with one reference, held by the allocator that carves frames from it.</summary>
+    internal static MsgBuffer RentSlab()
+    {
+        MsgBuffer slab = s_slabs.Get();
+        slab.Reset(1);
+        return slab;
+    }
+
+    /// <summary>A buffer of at least <paramref name="size"/> bytes with one reference (the frame's).</summary>
+    internal static MsgBuffer RentDedicated(int size)
+    {
+        MsgBuffer buffer = s_dedicated.Get();
+        buffer.Array = ArrayPool<byte>.Shared.Rent(size);
+        buffer.Reset(1);
+        return buffer;
+    }
+
+    internal static void Return(MsgBuffer buffer)
+    {
+        if (buffer.IsSlab)
+        {
+            s_slabs.Return(buffer);
+            return;
+        }
+
+        ArrayPool<byte>.Shared.Return(buffer.Array);
+        buffer.Array = System.Array.Empty<byte>();
+        s_dedicated.Return(buffer);
+    }
+
+    private sealed class SlabPolicy : PooledObjectPolicy<MsgBuffer>
+    {
+        public override MsgBuffer Create() => new(GC.AllocateUninitializedArray<byte>(SlabSize, pinned: true), isSlab: true);
+
+        public override bool Return(MsgBuffer obj) => true;
+    }
+
+    private sealed class DedicatedPolicy : PooledObjectPolicy<MsgBuffer>
+    {
+        public override MsgBuffer Create() => new(System.Array.Empty<byte>(), isSlab: false);
+
+        public override bool Return(MsgBuffer obj) => true;
+    }
+}

@@ -1,0 +1,27 @@
+namespace Engine;
+
+/// <summary>What happened to a socket's endpoint or connection.</summary>
+public enum MonitorEventKind
+{
+    Listening,
+    BindFailed,
+    Accepted,
+    Connected,
+    ConnectRetried,
+    HandshakeSucceeded,
+    HandshakeFailed,
+    Disconnected,
+    ProtocolError,
+    Closed,
+}
+
+/// <summary>One socket event: what, on which endpoint or peer, and why (for failures and disconnects).</summary>
+/// <param name="Kind">What happened.</param>
+/// <param name="Endpoint">The local endpoint or the peer's address.</param>
+/// <param name="Reason">Why, for failures and disconnects; otherwise null.</param>
+/// <param name="Timestamp">When, in UTC.</param>
+public readonly record struct MonitorEvent(MonitorEventKind Kind, string Endpoint, string? Reason, DateTime Timestamp)
+{
+    /// <inheritdoc />
+    public override string ToString() => Reason is null ? $"{Kind} {Endpoint}" : $"{Kind} {Endpoint}: {Reason}";
+}

@@ -1,0 +1,61 @@
+using Engine.Sessions;
+
+namespace Engine.Patterns;
+
+/// <summary>
+/// Takes incoming messages from peers in turn (PULL, DEALER), so that one busy sender cannot starve
+/// the others ("senders gone berserk won't cause denial of service for decent senders").
+/// </summary>
+/// <remarks>
+/// Pipes only ever hold whole messages, so once the first frame of a message is read the rest is
+/// there: the queue stays on that peer until the last frame. A peer whose connection ended stays
+/// in the rotation until everything it delivered has been read: nothing accepted is dropped.
+/// </remarks>
+internal sealed class FairQueue : IReceiveStrategy
+{
+    private readonly List<Peer> _peers = new();
+    private int _current;
+    private bool _midMessage;
+
+    internal int PeerCount => _peers.Count;
+
+    public void Attach(Peer peer) => _peers.Add(peer);
+
+    public void Detach(Peer peer) => peer.Detached = true;
+
+    public bool TryReceive(out Msg frame)
+    {
+        int count = _peers.Count;
+        for (int tried = 0; tried < count; tried++)
+        {
+            if (_current >= _peers.Count)
+            {
+                _current = 0;
+            }
+
+            Peer peer = _peers[_current];
+            if (peer.Inbound!.TryRead(out frame))
+            {
+                _midMessage = frame.More;
+                if (!_midMessage)
+                {
+                    _current++;
+                }
+
+                return true;
+            }
+
+            if (peer.Detached)
+            {
+                // Its receive loop has ended and the pipe is empty: nothing more can come from it.
+                _peers.RemoveAt(_current);
+                continue;
+            }
+
+            _current++;
+        }
+
+        frame = default;
+        return false;
+    }
+}

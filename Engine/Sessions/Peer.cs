@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Engine.Pipes;
+
+namespace Engine.Sessions;
+
+/// <summary>
+/// What a socket's pattern sees of one remote peer: its pipes, its identity and whether it is up.
+/// </summary>
+/// <remarks>
+/// A peer on the connecting side lives as long as the <c>Connect</c> (its pipes survive reconnects,
+/// as in libzmq); a peer on the binding side lives as long as one accepted connection. The pattern
+/// (user thread) writes <see cref="Outbound"/> and reads <see cref="Inbound"/>; the session's send
+/// and receive loops own the other ends.
+/// </remarks>
+[DebuggerDisplay("Peer {Address}")]
+internal sealed class Peer
+{
+    private Msg[] _unsent = Array.Empty<Msg>();
+    private int _unsentCount;
+
+    internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent)
+    {
+        Address = address;
+        Outbound = outbound;
+        Inbound = inbound;
+        Persistent = persistent;
+        if (outbound is not null)
+        {
+            outbound.ReaderWaiter = SendLoopWaiter;
+        }
+
+        if (inbound is not null)
+        {
+            inbound.WriterWaiter = ReceiveLoopWaiter;
+        }
+    }
+
+    /// <summary>The peer's address as we know it (the endpoint we connected to, or the accepted remote address).</summary>
+    internal string Address { get; }
+
+    /// <summary>Socket -> wire. Null for patterns that never send.</summary>
+    internal MessagePipe? Outbound { get; }
+
+    /// <summary>Wire -> socket. Null for patterns that never receive.</summary>
+    internal MessagePipe? Inbound { get; }
+
+    /// <summary>True on the connecting side: the peer and its pipes outlive a connection.</summary>
+    internal bool Persistent { get; }
+
+    /// <summary>Parks the session's send loop until the outbound pipe has frames (reader side of <see cref="Outbound"/>).</summary>
+    internal Waiter SendLoopWaiter { get; } = new();
+
+    /// <summary>Parks the session's receive loop while the inbound pipe is at its HWM (writer side of <see cref="Inbound"/>).</summary>
+    internal Waiter ReceiveLoopWaiter { get; } = new();
+
+    /// <summary>Identity the peer announced in READY, if any.</summary>
+    internal byte[]? Identity { get; set; }
+
+    /// <summary>The peer's socket type, once a handshake has completed.</summary>
+    internal SocketType? PeerType { get; set; }
+
+    /// <summary>Set by the pattern (user thread) when the socket let go of this peer.</summary>
+    internal bool Detached { get; set; }
+
+    /// <summary>Set by the send loop while it is parked with everything flushed; read by a lingering close.</summary>
+    internal volatile bool SendIdle;
+
+    /// <summary>True while a session's loops serve this peer.</summary>
+    internal volatile bool SessionActive;
+
+    /// <summary>Number of frames taken from <see cref="Outbound"/> whose flush failed and that still wait to be sent.</summary>
+    internal int UnsentCount => _unsentCount;
+
+    /// <summary>Session send loop: keeps frames that were read but not flushed, for the next connection or for re-routing.</summary>
+    internal void KeepUnsent(ReadOnlySpan<Msg> frames)
+    {
+        if (frames.IsEmpty)
+        {
+            return;
+        }
+
+        if (_unsent.Length < _unsentCount + frames.Length)
+        {
+            Array.Resize(ref _unsent, Math.Max(_unsentCount + frames.Length, 16));
+        }
+
+        frames.CopyTo(_unsent.AsSpan(_unsentCount));
+        _unsentCount += frames.Length;
+    }
+
+    /// <summary>Takes frames kept by <see cref="KeepUnsent"/>, oldest first. Only the peer's current owner calls this.</summary>
+    internal bool TryTakeUnsent(out Msg frame)
+    {
+        if (_unsentCount == 0)
+        {
+            frame = default;
+            return false;
+        }
+
+        frame = _unsent[0];
+        _unsentCount--;
+        Array.Copy(_unsent, 1, _unsent, 0, _unsentCount);
+        _unsent[_unsentCount] = default;
+        return true;
+    }
+}

@@ -1,0 +1,308 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using Engine.Buffers;
+using Engine.Lifetime;
+using Engine.Pipes;
+using Engine.Wire;
+
+namespace Engine.Sessions;
+
+internal sealed partial class Session
+{
+    /// <summary>Frames up to this size are allocated when their header arrives; larger ones only once all their bytes are here.</summary>
+    /// <remarks>
+    /// A peer that announces a 2 GB frame and stalls must not make us reserve 2 GB (libzmq does):
+    /// above this size memory grows with the bytes that really arrived.
+    /// </remarks>
+    internal const int EagerAllocationLimit = 1024 * 1024;
+
+    private const int MaxCommandSize = 64 * 1024;
+
+    // Receive-loop-only state: a frame whose body is still arriving, and the frames of a multipart
+    // message that is not complete yet (never visible to the application until its last frame).
+    private Msg _partial;
+    private int _partialFilled;
+    private bool _partialMore;
+    private Msg[] _staged = new Msg[8];
+    private int _stagedCount;
+    private byte[]? _pongContext;
+    private int _pongLength;
+    private int _pongPending;
+
+    private async Task ReceiveLoopAsync(Peer peer)
+    {
+        PipeReader input = _connection.Input;
+        MessagePipe? inbound = peer.Inbound;
+        try
+        {
+            while (true)
+            {
+                ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                if (read.IsCanceled)
+                {
+                    return;
+                }
+
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
+                input.AdvanceTo(consumed, blocked ? consumed : buffer.End);
+                inbound?.Flush();
+
+                if (blocked)
+                {
+                    await WaitForRoomAsync(peer, inbound!).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (read.IsCompleted)
+                {
+                    bool truncated = !buffer.Slice(consumed).IsEmpty || _partial._buffer is not null || _stagedCount > 0;
+                    _connection.Abort(ShutdownReason.ReceiveEndOfStream, truncated ? "truncated frame at end of stream" : null);
+                    return;
+                }
+            }
+        }
+        catch (ProtocolViolationException violation)
+        {
+            // Deliver what was complete before the bad frame, then let the send loop say why we
+            // hang up (it owns the writer) before the session aborts the connection.
+            inbound?.Flush();
+            Volatile.Write(ref _violation, violation.Message);
+            peer.SendLoopWaiter.Signal();
+        }
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            _connection.Abort(ShutdownReason.ReceiveSocketError, e.Message);
+        }
+    }
+
+    private async ValueTask WaitForRoomAsync(Peer peer, MessagePipe inbound)
+    {
+        while (!_connection.IsAborted)
+        {
+            peer.ReceiveLoopWaiter.Prepare();
+            if (inbound.CanWrite || _connection.IsAborted)
+            {
+                peer.ReceiveLoopWaiter.Cancel();
+                return;
+            }
+
+            await peer.ReceiveLoopWaiter.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Decodes as many frames as the buffer holds. Synchronous: the per-message path has no awaits.
+    /// Returns where decoding stopped; <paramref name="blocked"/> says it stopped at the HWM.
+    /// </summary>
+    private SequencePosition Decode(in ReadOnlySequence<byte> buffer, MessagePipe? inbound, out bool blocked)
+    {
+        blocked = false;
+        var reader = new SequenceReader<byte>(buffer);
+        while (true)
+        {
+            if (_partial._buffer is not null)
+            {
+                if (!ContinuePartial(ref reader))
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            long headerStart = reader.Consumed;
+            OperationStatus status = FrameCodec.TryReadHeader(ref reader, out FrameFlags flags, out long size, out ProtocolError error);
+            if (status == OperationStatus.NeedMoreData)
+            {
+                break;
+            }
+
+            if (status == OperationStatus.InvalidData)
+            {
+                throw new ProtocolViolationException(error);
+            }
+
+            if ((flags & FrameFlags.Command) != 0)
+            {
+                if (size > MaxCommandSize)
+                {
+                    throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command of {size} bytes");
+                }
+
+                if (reader.Remaining < size)
+                {
+                    reader.Rewind(reader.Consumed - headerStart);
+                    break;
+                }
+
+                HandleCommand(reader.UnreadSequence.Slice(0, size));
+                reader.Advance(size);
+                continue;
+            }
+
+            long maxSize = _owner.Options.MaxMessageSize;
+            if ((maxSize >= 0 && size > maxSize) || size > Array.MaxLength)
+            {
+                throw new ProtocolViolationException(ProtocolError.FrameTooLarge, $"{size} bytes, limit {(maxSize >= 0 ? maxSize : Array.MaxLength)}");
+            }
+
+            if (_stagedCount == 0 && inbound is not null && !inbound.CanWrite)
+            {
+                reader.Rewind(reader.Consumed - headerStart);
+                blocked = true;
+                break;
+            }
+
+            bool more = (flags & FrameFlags.More) != 0;
+            if (size > EagerAllocationLimit && reader.Remaining < size)
+            {
+                // Wait until the whole body is buffered; see EagerAllocationLimit.
+                reader.Rewind(reader.Consumed - headerStart);
+                break;
+            }
+
+            int length = (int)size;
+            Msg frame = _allocator.Allocate(length);
+            if (reader.Remaining >= length)
+            {
+                reader.TryCopyTo(frame.WritableSpan);
+                reader.Advance(length);
+                frame._more = more;
+                Deliver(ref frame, inbound);
+                continue;
+            }
+
+            _partial = frame;
+            _partialFilled = 0;
+            _partialMore = more;
+        }
+
+        return reader.Position;
+    }
+
+    private bool ContinuePartial(ref SequenceReader<byte> reader)
+    {
+        int missing = _partial._length - _partialFilled;
+        int take = (int)Math.Min(missing, reader.Remaining);
+        if (take == 0)
+        {
+            return false;
+        }
+
+        reader.TryCopyTo(_partial.WritableSpan.Slice(_partialFilled, take));
+        reader.Advance(take);
+        _partialFilled += take;
+        if (_partialFilled < _partial._length)
+        {
+            return false;
+        }
+
+        Msg frame = Msg.Take(ref _partial);
+        frame._more = _partialMore;
+        Deliver(ref frame, _peer!.Inbound);
+        return true;
+    }
+
+    /// <summary>Stages a frame; at the last frame of a message writes all of it into the pipe at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Deliver(ref Msg frame, MessagePipe? inbound)
+    {
+        if (inbound is null)
+        {
+            // A send-only socket (PUSH) has no use for messages; the pattern RFCs say to discard them.
+            frame.Dispose();
+            return;
+        }
+
+        if (frame._more)
+        {
+            if (_stagedCount == _staged.Length)
+            {
+                Array.Resize(ref _staged, _staged.Length * 2);
+            }
+
+            _staged[_stagedCount++] = Msg.Take(ref frame);
+            return;
+        }
+
+        for (int i = 0; i < _stagedCount; i++)
+        {
+            inbound.Write(ref _staged[i]);
+        }
+
+        _stagedCount = 0;
+        inbound.Write(ref frame);
+    }
+
+    private void HandleCommand(ReadOnlySequence<byte> body)
+    {
+        Span<byte> copy = stackalloc byte[(int)Math.Min(body.Length, 512)];
+        scoped ReadOnlySpan<byte> span;
+        if (body.IsSingleSegment)
+        {
+            span = body.FirstSpan;
+        }
+        else if (body.Length <= copy.Length)
+        {
+            body.CopyTo(copy);
+            span = copy[..(int)body.Length];
+        }
+        else
+        {
+            span = body.ToArray();
+        }
+
+        if (!Commands.TryParse(span, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> data))
+        {
+            throw new ProtocolViolationException(ProtocolError.MalformedCommand);
+        }
+
+        if (name.SequenceEqual(Commands.Ping))
+        {
+            if (data.Length < 2)
+            {
+                throw new ProtocolViolationException(ProtocolError.MalformedCommand, "PING without TTL");
+            }
+
+            SchedulePong(data[2..]);
+        }
+        else if (name.SequenceEqual(Commands.Error))
+        {
+            _connection.Abort(ShutdownReason.PeerSentError, Commands.ParseErrorReason(data));
+        }
+        else if (name.SequenceEqual(Commands.Ready))
+        {
+            throw new ProtocolViolationException(ProtocolError.UnexpectedCommand, "READY after the handshake");
+        }
+
+        // PONG only proves the peer is alive (any traffic does); unknown commands are ignored so
+        // that newer peers can extend the protocol.
+    }
+
+    private void SchedulePong(ReadOnlySpan<byte> context)
+    {
+        if (Volatile.Read(ref _pongPending) != 0)
+        {
+            return;
+        }
+
+        _pongContext ??= new byte[Commands.MaxPingContext];
+        _pongLength = Math.Min(context.Length, Commands.MaxPingContext);
+        context[.._pongLength].CopyTo(_pongContext);
+        Volatile.Write(ref _pongPending, 1);
+        _peer?.SendLoopWaiter.Signal();
+    }
+
+    private void DiscardPartialMessage()
+    {
+        _partial.Dispose();
+        for (int i = 0; i < _stagedCount; i++)
+        {
+            _staged[i].Dispose();
+        }
+
+        _stagedCount = 0;
+    }
+}

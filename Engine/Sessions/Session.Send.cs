@@ -1,0 +1,155 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using Engine.Lifetime;
+using Engine.Pipes;
+using Engine.Wire;
+
+namespace Engine.Sessions;
+
+internal sealed partial class Session
+{
+    /// <summary>Bytes encoded before a flush is forced, even if more messages wait: bounds buffered memory.</summary>
+    private const int FlushThreshold = 256 * 1024;
+
+    private const int MaxBatchFrames = 1024;
+
+    /// <summary>
+    /// Takes whole batches from the outbound pipe, encodes them straight into the connection's
+    /// PipeWriter and flushes once per batch (one system call for many messages). Frames are
+    /// disposed only after their flush succeeded; a failed flush leaves them with the peer, to be
+    /// sent on the next connection or routed to another peer.
+    /// </summary>
+    private async Task SendLoopAsync(Peer peer)
+    {
+        PipeWriter output = _connection.Output;
+        MessagePipe? outbound = peer.Outbound;
+        var batch = new Msg[MaxBatchFrames];
+        int count = 0;
+        try
+        {
+            while (!_connection.IsAborted)
+            {
+                if (Volatile.Read(ref _violation) is { } violation)
+                {
+                    output.Write(Commands.BuildError(violation));
+                    await output.FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                long bytes = 0;
+                while (count < MaxBatchFrames && bytes < FlushThreshold && TryTakeNext(peer, outbound, out Msg frame))
+                {
+                    bytes += Encode(output, ref frame);
+                    batch[count++] = frame;
+                }
+
+                if (Volatile.Read(ref _pongPending) != 0)
+                {
+                    bytes += WritePong(output);
+                }
+
+                if (bytes > 0)
+                {
+                    FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
+                    if (flushed.IsCanceled || flushed.IsCompleted)
+                    {
+                        break;
+                    }
+
+                    for (int i = 0; i < count; i++)
+                    {
+                        batch[i].Dispose();
+                    }
+
+                    count = 0;
+                    outbound?.CommitRead();
+                    continue;
+                }
+
+                await ParkAsync(peer, outbound).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            _connection.Abort(ShutdownReason.SendSocketError, e.Message);
+        }
+        finally
+        {
+            // Not known to have reached the wire: keep them, in order, ahead of the pipe's contents.
+            peer.KeepUnsent(batch.AsSpan(0, count));
+        }
+    }
+
+    private static bool TryTakeNext(Peer peer, MessagePipe? outbound, out Msg frame)
+    {
+        if (peer.UnsentCount > 0)
+        {
+            return peer.TryTakeUnsent(out frame);
+        }
+
+        if (outbound is not null)
+        {
+            return outbound.TryRead(out frame);
+        }
+
+        frame = default;
+        return false;
+    }
+
+    private async ValueTask ParkAsync(Peer peer, MessagePipe? outbound)
+    {
+        Waiter waiter = peer.SendLoopWaiter;
+        waiter.Prepare();
+        if ((outbound is not null && outbound.HasData) || Volatile.Read(ref _pongPending) != 0
+            || Volatile.Read(ref _violation) is not null || _connection.IsAborted || peer.UnsentCount > 0)
+        {
+            waiter.Cancel();
+            return;
+        }
+
+        peer.SendIdle = true;
+        _owner.NotifySendIdle();
+        try
+        {
+            await waiter.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            peer.SendIdle = false;
+        }
+    }
+
+    /// <summary>Writes one frame (header and body) into the writer's memory; returns the bytes written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Encode(PipeWriter output, ref Msg frame)
+    {
+        int length = frame._length;
+        int header = FrameCodec.HeaderSize(length);
+        if (length <= 4096)
+        {
+            Span<byte> span = output.GetSpan(header + length);
+            FrameCodec.WriteHeader(span, frame._more, command: false, length);
+            frame.Span.CopyTo(span[header..]);
+            output.Advance(header + length);
+        }
+        else
+        {
+            Span<byte> span = output.GetSpan(header);
+            FrameCodec.WriteHeader(span, frame._more, command: false, length);
+            output.Advance(header);
+            output.Write(frame.Span);
+        }
+
+        return header + length;
+    }
+
+    private int WritePong(PipeWriter output)
+    {
+        Span<byte> span = output.GetSpan(FrameCodec.MaxHeaderSize + 32);
+        int written = Commands.WritePong(span, _pongContext.AsSpan(0, _pongLength));
+        output.Advance(written);
+        Volatile.Write(ref _pongPending, 0);
+        return written;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Net.Sockets;
+using Engine.Buffers;
+using Engine.Lifetime;
+using Engine.Sockets;
+using Engine.Transport;
+using Engine.Wire;
+
+namespace Engine.Sessions;
+
+/// <summary>
+/// One ZMTP connection of a socket: the handshake, then exactly one receive loop and one send loop
+/// until either ends, then cleanup.
+/// </summary>
+/// <remarks>
+/// The handshake is one linear async method (<c>Session.Handshake.cs</c>). The loops
+/// (<c>Session.Receive.cs</c>, <c>Session.Send.cs</c>) move whole batches between the connection's
+/// pipelines and the peer's message pipes: per message they run synchronous code only.
+/// </remarks>
+internal sealed partial class Session
+{
+    private readonly MessageSocket _owner;
+    private readonly StreamConnection _connection;
+    private readonly Peer? _persistentPeer;
+    private readonly SlabAllocator _allocator = new();
+    private Peer? _peer;
+    private string? _violation;
+
+    private static readonly TimeSpan ErrorFlushGrace = TimeSpan.FromMilliseconds(250);
+
+    internal Session(MessageSocket owner, StreamConnection connection, Peer? persistentPeer)
+    {
+        _owner = owner;
+        _connection = connection;
+        _persistentPeer = persistentPeer;
+    }
+
+    internal StreamConnection Connection => _connection;
+
+    /// <summary>True once the handshake succeeded (used by tests and by the connector's back-off).</summary>
+    internal bool WasEstablished { get; private set; }
+
+    /// <summary>Stops the session: both loops end soon after, and <see cref="RunAsync"/> completes.</summary>
+    internal void Abort(ShutdownReason reason, string? detail = null)
+    {
+        _connection.Abort(reason, detail);
+        Peer? peer = _peer;
+        peer?.SendLoopWaiter.Signal();
+        peer?.ReceiveLoopWaiter.Signal();
+    }
+
+    /// <summary>Runs the connection to its end; never throws.</summary>
+    internal async Task RunAsync()
+    {
+        string address = _connection.RemoteAddress;
+        _owner.TrackSession(this);
+        try
+        {
+            HandshakeResult handshake = await RunHandshakeAsync().ConfigureAwait(false);
+            if (!handshake.Succeeded)
+            {
+                _owner.Monitor.Raise(MonitorEventKind.HandshakeFailed, address, handshake.Failure);
+                return;
+            }
+
+            WasEstablished = true;
+            Peer peer = _persistentPeer ?? _owner.CreatePeer(address, persistent: false);
+            peer.Identity = handshake.PeerIdentity;
+            peer.PeerType = handshake.PeerType;
+            _peer = peer;
+            _owner.Monitor.Raise(MonitorEventKind.HandshakeSucceeded, address);
+            if (_persistentPeer is null)
+            {
+                _owner.AttachPeer(peer);
+            }
+
+            if (_connection.IsAborted)
+            {
+                // Closed while we were attaching: make sure no loop parks forever.
+                Abort(_connection.Reason);
+            }
+
+            peer.SessionActive = true;
+            Task receiving = ReceiveLoopAsync(peer);
+            Task sending = SendLoopAsync(peer);
+            await Task.WhenAny(receiving, sending).ConfigureAwait(false);
+            string? violation = Volatile.Read(ref _violation);
+            if (violation is not null)
+            {
+                // Give the send loop a moment to write ERROR; a peer that does not read gets none.
+                await Task.WhenAny(sending, Task.Delay(ErrorFlushGrace)).ConfigureAwait(false);
+                Abort(ShutdownReason.ProtocolViolation, violation);
+            }
+
+            Abort(ShutdownReason.Disconnected);
+            await Task.WhenAll(receiving, sending).ConfigureAwait(false);
+            peer.SessionActive = false;
+
+            string reason = DescribeEnd();
+            _owner.Monitor.Raise(
+                _connection.Reason == ShutdownReason.ProtocolViolation ? MonitorEventKind.ProtocolError : MonitorEventKind.Disconnected,
+                address,
+                reason);
+            if (_persistentPeer is null)
+            {
+                _owner.DetachPeer(peer);
+            }
+        }
+        catch (Exception unexpected)
+        {
+            // A bug, not a peer's fault: still close only this connection and say why.
+            _connection.Abort(ShutdownReason.ProtocolViolation, unexpected.Message);
+            _owner.Monitor.Raise(MonitorEventKind.Disconnected, address, "internal error: " + unexpected.Message);
+        }
+        finally
+        {
+            DiscardPartialMessage();
+            _allocator.Release();
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _owner.UntrackSession(this);
+        }
+    }
+
+    private string DescribeEnd()
+    {
+        string? detail = _connection.ReasonDetail;
+        string kind = _connection.Reason switch
+        {
+            ShutdownReason.ReceiveEndOfStream => "peer closed the connection",
+            ShutdownReason.ReceiveSocketError => "receive failed",
+            ShutdownReason.SendSocketError => "send failed",
+            ShutdownReason.ProtocolViolation => "protocol violation",
+            ShutdownReason.PeerSentError => "peer sent ERROR",
+            ShutdownReason.SocketClosed => "socket closed",
+            ShutdownReason.Disconnected => "disconnected",
+            ShutdownReason.Unbound => "unbound",
+            _ => _connection.Reason.ToString(),
+        };
+        return detail is null ? kind : $"{kind}: {detail}";
+    }
+
+    private static bool IsConnectionError(Exception e) =>
+        e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException;
+}

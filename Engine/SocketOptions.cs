@@ -1,0 +1,174 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Engine;
+
+/// <summary>
+/// Options of one socket. Each is validated when set, with a message that says what is allowed.
+/// Options that shape a connection (HWMs, buffer sizes, identity) are read when the connection is
+/// made, so set them before <c>Bind</c>/<c>Connect</c>.
+/// </summary>
+public sealed class SocketOptions
+{
+    private int _sendHighWatermark = 1000;
+    private int _receiveHighWatermark = 1000;
+    private TimeSpan _sendTimeout = Timeout.InfiniteTimeSpan;
+    private TimeSpan _receiveTimeout = Timeout.InfiniteTimeSpan;
+    private TimeSpan _reconnectInterval = TimeSpan.FromMilliseconds(100);
+    private TimeSpan _reconnectIntervalMax = TimeSpan.FromSeconds(1);
+    private TimeSpan _handshakeTimeout = TimeSpan.FromSeconds(10);
+    private TimeSpan _connectTimeout = TimeSpan.FromSeconds(5);
+    private TimeSpan _linger = TimeSpan.FromSeconds(5);
+    private long _maxMessageSize = -1;
+    private int _sendBufferSize;
+    private int _receiveBufferSize;
+    private byte[]? _identity;
+    private ILogger _logger = NullLogger.Instance;
+
+    /// <summary>
+    /// Whole messages queued per peer on the sending side before the socket blocks (PUSH) or drops.
+    /// 0 means no limit (a slow peer can then exhaust memory). Exact per pipe. Defaults to 1000.
+    /// </summary>
+    public int SendHighWatermark
+    {
+        get => _sendHighWatermark;
+        set => _sendHighWatermark = NonNegative(value, nameof(SendHighWatermark));
+    }
+
+    /// <summary>
+    /// Whole messages queued per peer on the receiving side before reading from that peer pauses.
+    /// 0 means no limit. Defaults to 1000.
+    /// </summary>
+    public int ReceiveHighWatermark
+    {
+        get => _receiveHighWatermark;
+        set => _receiveHighWatermark = NonNegative(value, nameof(ReceiveHighWatermark));
+    }
+
+    /// <summary>How long a blocking send waits for room; <see cref="Timeout.InfiniteTimeSpan"/> waits forever (the default).</summary>
+    public TimeSpan SendTimeout
+    {
+        get => _sendTimeout;
+        set => _sendTimeout = TimeoutValue(value, nameof(SendTimeout));
+    }
+
+    /// <summary>How long a blocking receive waits; <see cref="Timeout.InfiniteTimeSpan"/> waits forever (the default).</summary>
+    public TimeSpan ReceiveTimeout
+    {
+        get => _receiveTimeout;
+        set => _receiveTimeout = TimeoutValue(value, nameof(ReceiveTimeout));
+    }
+
+    /// <summary>First delay before reconnecting a lost or refused connection. Defaults to 100 ms.</summary>
+    public TimeSpan ReconnectInterval
+    {
+        get => _reconnectInterval;
+        set => _reconnectInterval = Positive(value, nameof(ReconnectInterval));
+    }
+
+    /// <summary>
+    /// Upper bound of the doubling reconnect delay (with jitter). Set it equal to
+    /// <see cref="ReconnectInterval"/> for a constant delay. Defaults to 1 s.
+    /// </summary>
+    public TimeSpan ReconnectIntervalMax
+    {
+        get => _reconnectIntervalMax;
+        set => _reconnectIntervalMax = Positive(value, nameof(ReconnectIntervalMax));
+    }
+
+    /// <summary>A peer that has not completed the ZMTP handshake by then is disconnected. Defaults to 10 s.</summary>
+    public TimeSpan HandshakeTimeout
+    {
+        get => _handshakeTimeout;
+        set => _handshakeTimeout = Positive(value, nameof(HandshakeTimeout));
+    }
+
+    /// <summary>How long one TCP connect attempt may take before it is retried. Defaults to 5 s.</summary>
+    public TimeSpan ConnectTimeout
+    {
+        get => _connectTimeout;
+        set => _connectTimeout = Positive(value, nameof(ConnectTimeout));
+    }
+
+    /// <summary>
+    /// How long closing the socket waits for queued outbound messages to reach the wire.
+    /// <see cref="TimeSpan.Zero"/> discards them; <see cref="Timeout.InfiniteTimeSpan"/> waits
+    /// forever (libzmq's default, which can hang a close). Defaults to 5 s.
+    /// </summary>
+    public TimeSpan Linger
+    {
+        get => _linger;
+        set => _linger = TimeoutValue(value, nameof(Linger));
+    }
+
+    /// <summary>
+    /// Largest frame accepted from a peer, in bytes; a larger one closes that connection with a
+    /// reason. -1 means no limit (libzmq's default). Defaults to -1.
+    /// </summary>
+    public long MaxMessageSize
+    {
+        get => _maxMessageSize;
+        set
+        {
+            if (value < -1 || value == 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(MaxMessageSize), value, "MaxMessageSize must be -1 (no limit) or a positive number of bytes.");
+            }
+
+            _maxMessageSize = value;
+        }
+    }
+
+    /// <summary>Kernel send buffer size (SO_SNDBUF) in bytes; 0 keeps the OS default (the default).</summary>
+    public int SendBufferSize
+    {
+        get => _sendBufferSize;
+        set => _sendBufferSize = NonNegative(value, nameof(SendBufferSize));
+    }
+
+    /// <summary>Kernel receive buffer size (SO_RCVBUF) in bytes; 0 keeps the OS default (the default).</summary>
+    public int ReceiveBufferSize
+    {
+        get => _receiveBufferSize;
+        set => _receiveBufferSize = NonNegative(value, nameof(ReceiveBufferSize));
+    }
+
+    /// <summary>
+    /// The identity (routing id) announced to peers in READY: 1 to 255 bytes, not starting with a
+    /// zero byte (those are reserved for generated ids). Null announces none (the default).
+    /// </summary>
+    public byte[]? Identity
+    {
+        get => _identity;
+        set
+        {
+            if (value is not null && (value.Length is 0 or > 255 || value[0] == 0))
+            {
+                throw new ArgumentException("Identity must be 1 to 255 bytes and must not start with a zero byte.", nameof(Identity));
+            }
+
+            _identity = value?.ToArray();
+        }
+    }
+
+    /// <summary>Where connection-level events and errors are logged. Defaults to a logger that discards.</summary>
+    public ILogger Logger
+    {
+        get => _logger;
+        set => _logger = value ?? throw new ArgumentNullException(nameof(Logger), "Logger must not be null; use NullLogger.Instance to discard.");
+    }
+
+    internal static int ToMilliseconds(TimeSpan value) =>
+        value == Timeout.InfiniteTimeSpan ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Max(0, value.TotalMilliseconds));
+
+    private static int NonNegative(int value, string name) =>
+        value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be 0 or more.");
+
+    private static TimeSpan Positive(TimeSpan value, string name) =>
+        value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be greater than zero.");
+
+    private static TimeSpan TimeoutValue(TimeSpan value, string name) =>
+        value >= TimeSpan.Zero || value == Timeout.InfiniteTimeSpan
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} must be zero or more, or Timeout.InfiniteTimeSpan.");
+}

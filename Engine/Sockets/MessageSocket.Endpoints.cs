@@ -1,0 +1,124 @@
+using System.Net.Sockets;
+using Engine.Transport;
+
+namespace Engine.Sockets;
+
+public abstract partial class MessageSocket
+{
+    private readonly object _endpointsGate = new();
+    private readonly List<StreamListener> _listeners = new();
+    private readonly List<StreamConnector> _connectors = new();
+
+    /// <summary>
+    /// Listens on <paramref name="endpoint"/> (<c>tcp://host:port</c>, <c>tcp://*:0</c> for a free
+    /// port, <c>ipc:///path</c>) and returns the endpoint as bound, with the real port.
+    /// </summary>
+    /// <exception cref="ArgumentException">The endpoint is malformed.</exception>
+    /// <exception cref="SocketException">The address is in use or cannot be bound.</exception>
+    public string Bind(string endpoint)
+    {
+        ThrowIfDisposed();
+        Endpoint parsed = Endpoint.Parse(endpoint);
+        if (parsed.Transport == TransportKind.Inproc)
+        {
+            throw new NotSupportedException("inproc:// endpoints are not available yet; use tcp:// or ipc://.");
+        }
+
+        StreamListener listener;
+        try
+        {
+            listener = StreamListener.Bind(this, parsed, endpoint);
+        }
+        catch (SocketException e)
+        {
+            Monitor.Raise(MonitorEventKind.BindFailed, endpoint, e.Message);
+            throw;
+        }
+
+        lock (_endpointsGate)
+        {
+            _listeners.Add(listener);
+        }
+
+        LastEndpoint = listener.BoundEndpoint;
+        return listener.BoundEndpoint;
+    }
+
+    /// <summary>The endpoint most recently bound, as bound (libzmq's ZMQ_LAST_ENDPOINT).</summary>
+    public string? LastEndpoint { get; private set; }
+
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/> in the background and keeps reconnecting (with
+    /// back-off) whenever the connection is lost. Messages sent before the peer is up are queued
+    /// for it, up to the send high-water mark.
+    /// </summary>
+    public void Connect(string endpoint)
+    {
+        ThrowIfDisposed();
+        Endpoint parsed = Endpoint.Parse(endpoint);
+        if (parsed.Transport == TransportKind.Inproc)
+        {
+            throw new NotSupportedException("inproc:// endpoints are not available yet; use tcp:// or ipc://.");
+        }
+
+        if (parsed.Transport == TransportKind.Tcp && (parsed.Host == "*" || parsed.Port == 0))
+        {
+            throw new ArgumentException($"Cannot connect to '{endpoint}': name a host and a port (wildcards only make sense for Bind).", nameof(endpoint));
+        }
+
+        var connector = new StreamConnector(this, parsed, endpoint, CreatePeer(parsed.ToString(), persistent: true));
+        lock (_endpointsGate)
+        {
+            _connectors.Add(connector);
+        }
+
+        AttachPeer(connector.Peer);
+        connector.Start();
+    }
+
+    /// <summary>Stops listening on an endpoint given to (or returned by) <see cref="Bind"/>; accepted connections stay up.</summary>
+    public void Unbind(string endpoint)
+    {
+        StreamListener? listener;
+        lock (_endpointsGate)
+        {
+            listener = _listeners.Find(l => l.RequestedEndpoint == endpoint || l.BoundEndpoint == endpoint);
+            if (listener is not null)
+            {
+                _listeners.Remove(listener);
+            }
+        }
+
+        if (listener is null)
+        {
+            throw new ArgumentException($"'{endpoint}' is not bound on this socket.", nameof(endpoint));
+        }
+
+        listener.StopAsync().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Stops connecting to an endpoint given to <see cref="Connect"/>. Messages still queued for it
+    /// are routed to the remaining peers (libzmq discards them).
+    /// </summary>
+    public void Disconnect(string endpoint)
+    {
+        StreamConnector? connector;
+        lock (_endpointsGate)
+        {
+            connector = _connectors.Find(c => c.RequestedEndpoint == endpoint);
+            if (connector is not null)
+            {
+                _connectors.Remove(connector);
+            }
+        }
+
+        if (connector is null)
+        {
+            throw new ArgumentException($"'{endpoint}' is not connected on this socket.", nameof(endpoint));
+        }
+
+        connector.StopAsync().GetAwaiter().GetResult();
+        DetachPeer(connector.Peer);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using Engine.Diagnostics;
+using Engine.Patterns;
+using Engine.Pipes;
+using Engine.Sessions;
+
+namespace Engine.Sockets;
+
+/// <summary>
+/// What every socket type shares: endpoints (bind, connect), peers, options, monitor and close.
+/// Sending and receiving come from <see cref="ISendSocket"/> and <see cref="IReceiveSocket"/>,
+/// implemented by the socket types that can.
+/// </summary>
+/// <remarks>
+/// <para>Threading: one thread (or one async flow) sends and one receives at a time; they may be
+/// different. Connections run on their own loops and never touch the routing strategies: a peer
+/// that comes or goes is queued as a command, and the sending and the receiving side each apply it
+/// when they next run (libzmq's process_commands, without a mailbox thread).</para>
+/// </remarks>
+public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
+{
+    private readonly ISendStrategy? _sender;
+    private readonly IReceiveStrategy? _receiver;
+    private readonly Waiter _sendWaiter = new();
+    private readonly Waiter _receiveWaiter = new();
+    private readonly ConcurrentQueue<PeerCommand> _sendCommands = new();
+    private readonly ConcurrentQueue<PeerCommand> _receiveCommands = new();
+    private readonly ConcurrentDictionary<Session, byte> _sessions = new();
+    private readonly ConcurrentDictionary<Peer, byte> _peers = new();
+    private readonly CancellationTokenSource _closing = new();
+    private int _sendCommandsPending;
+    private int _receiveCommandsPending;
+
+    private protected MessageSocket(SocketType type, SocketOptions? options, ISendStrategy? sender, IReceiveStrategy? receiver)
+    {
+        Type = type;
+        Options = options ?? new SocketOptions();
+        Monitor = new SocketMonitor(Options.Logger);
+        _sender = sender;
+        _receiver = receiver;
+    }
+
+    /// <summary>The socket's ZeroMQ type.</summary>
+    public SocketType Type { get; }
+
+    /// <summary>The socket's options; set them before <see cref="Bind"/>/<see cref="Connect"/>.</summary>
+    public SocketOptions Options { get; }
+
+    internal SocketMonitor Monitor { get; }
+
+    internal CancellationToken ClosingToken => _closing.Token;
+
+    /// <summary>Connections whose handshake is in progress or done (for tests and diagnostics).</summary>
+    internal int SessionCount => _sessions.Count;
+
+    /// <summary>Socket events (listening, connected, handshake failures with reasons, disconnects...) as they happen.</summary>
+    /// <remarks>Events are kept in a bounded buffer (the oldest are dropped when nobody reads), so an unread monitor costs nothing.</remarks>
+    public IAsyncEnumerable<MonitorEvent> MonitorAsync(CancellationToken cancellationToken = default) =>
+        Monitor.Reader.ReadAllAsync(cancellationToken);
+
+    // ------------------------------------------------------------ called by sessions (any thread)
+
+    /// <summary>Makes the pipes of a new peer, shaped by what the socket type does.</summary>
+    internal Peer CreatePeer(string address, bool persistent)
+    {
+        MessagePipe? outbound = null;
+        MessagePipe? inbound = null;
+        if (_sender is not null)
+        {
+            outbound = new MessagePipe(Options.SendHighWatermark) { WriterWaiter = _sendWaiter };
+        }
+
+        if (_receiver is not null)
+        {
+            inbound = new MessagePipe(Options.ReceiveHighWatermark) { ReaderWaiter = _receiveWaiter };
+        }
+
+        var peer = new Peer(address, outbound, inbound, persistent);
+        _peers.TryAdd(peer, 0);
+        return peer;
+    }
+
+    internal void AttachPeer(Peer peer) => Enqueue(new PeerCommand(peer, attach: true));
+
+    internal void DetachPeer(Peer peer)
+    {
+        Enqueue(new PeerCommand(peer, attach: false));
+        _peers.TryRemove(peer, out _);
+    }
+
+    private void Enqueue(PeerCommand command)
+    {
+        if (_sender is not null)
+        {
+            _sendCommands.Enqueue(command);
+            Interlocked.Increment(ref _sendCommandsPending);
+            _sendWaiter.Wake();
+        }
+
+        if (_receiver is not null)
+        {
+            _receiveCommands.Enqueue(command);
+            Interlocked.Increment(ref _receiveCommandsPending);
+            _receiveWaiter.Wake();
+        }
+    }
+
+    internal void TrackSession(Session session) => _sessions.TryAdd(session, 0);
+
+    internal void UntrackSession(Session session) => _sessions.TryRemove(session, out _);
+
+    // ------------------------------------------------------------ applied by the user threads
+
+    private void ApplySendCommands()
+    {
+        while (_sendCommands.TryDequeue(out PeerCommand command))
+        {
+            Interlocked.Decrement(ref _sendCommandsPending);
+            if (command.Attach)
+            {
+                _sender!.Attach(command.Peer);
+            }
+            else
+            {
+                _sender!.Detach(command.Peer);
+            }
+        }
+    }
+
+    private void ApplyReceiveCommands()
+    {
+        while (_receiveCommands.TryDequeue(out PeerCommand command))
+        {
+            Interlocked.Decrement(ref _receiveCommandsPending);
+            if (command.Attach)
+            {
+                _receiver!.Attach(command.Peer);
+            }
+            else
+            {
+                _receiver!.Detach(command.Peer);
+            }
+        }
+    }
+
+    private readonly struct PeerCommand
+    {
+        internal PeerCommand(Peer peer, bool attach)
+        {
+            Peer = peer;
+            Attach = attach;
+        }
+
+        internal Peer Peer { get; }
+
+        internal bool Attach { get; }
+    }
+}

@@ -1,0 +1,22 @@
+using Engine.Patterns;
+
+namespace Engine.Sockets;
+
+/// <summary>
+/// PULL (RFC 30): receives messages fair-queued from the connected PUSH peers, so that one busy
+/// peer cannot starve another. Never sends.
+/// </summary>
+public sealed class PullSocket : MessageSocket, IReceiveSocket
+{
+    /// <summary>A PULL socket with the given options (or the defaults).</summary>
+    public PullSocket(SocketOptions? options = null)
+        : base(SocketType.Pull, options, sender: null, new FairQueue())
+    {
+    }
+
+    /// <inheritdoc />
+    public bool TryReceive(out Msg frame, TimeSpan timeout) => TryReceiveFrame(out frame, timeout);
+
+    /// <inheritdoc />
+    public ValueTask<Msg> ReceiveAsync(CancellationToken cancellationToken = default) => ReceiveFrameAsync(cancellationToken);
+}

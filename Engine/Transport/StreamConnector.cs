@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Sockets;
+using Engine.Lifetime;
+using Engine.Sessions;
+using Engine.Sockets;
+
+namespace Engine.Transport;
+
+/// <summary>
+/// Keeps one outgoing connection alive: connect, run a session, and on any failure reconnect after
+/// a doubling, jittered delay. The host name is resolved again on every attempt, so a peer that
+/// moved to a new address is followed (NetMQ resolves once).
+/// </summary>
+internal sealed class StreamConnector
+{
+    private readonly MessageSocket _owner;
+    private readonly Endpoint _endpoint;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+    private Session? _current;
+
+    internal StreamConnector(MessageSocket owner, Endpoint endpoint, string requested, Peer peer)
+    {
+        _owner = owner;
+        _endpoint = endpoint;
+        RequestedEndpoint = requested;
+        Peer = peer;
+    }
+
+    internal string RequestedEndpoint { get; }
+
+    /// <summary>The peer this connection feeds; it outlives each connection.</summary>
+    internal Peer Peer { get; }
+
+    internal void Start() => _loop = RunAsync();
+
+    private async Task RunAsync()
+    {
+        SocketOptions options = _owner.Options;
+        TimeSpan delay = options.ReconnectInterval;
+        string address = _endpoint.ToString();
+        while (!_stop.IsCancellationRequested)
+        {
+            string? failure = null;
+            try
+            {
+                Socket socket = await ConnectOnceAsync(options).ConfigureAwait(false);
+                _owner.Monitor.Raise(MonitorEventKind.Connected, address);
+                var session = new Session(_owner, new StreamConnection(socket, address), Peer);
+                _current = session;
+                if (_stop.IsCancellationRequested)
+                {
+                    session.Abort(ShutdownReason.SocketClosed);
+                }
+
+                await session.RunAsync().ConfigureAwait(false);
+                _current = null;
+                if (session.WasEstablished)
+                {
+                    delay = options.ReconnectInterval;
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (OperationCanceledException)
+            {
+                failure = $"connect timed out after {options.ConnectTimeout.TotalMilliseconds:0} ms";
+            }
+            catch (SocketException e)
+            {
+                failure = e.Message;
+            }
+            catch (SelfConnectionException e)
+            {
+                failure = e.Message;
+            }
+
+            if (_stop.IsCancellationRequested)
+            {
+                break;
+            }
+
+            TimeSpan wait = Jitter(delay);
+            _owner.Monitor.Raise(MonitorEventKind.ConnectRetried, address, failure is null ? $"retry in {wait.TotalMilliseconds:0} ms" : $"{failure}; retry in {wait.TotalMilliseconds:0} ms");
+            try
+            {
+                await Task.Delay(wait, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Math.Max(options.ReconnectIntervalMax.Ticks, options.ReconnectInterval.Ticks)));
+        }
+    }
+
+    private async Task<Socket> ConnectOnceAsync(SocketOptions options)
+    {
+        EndPoint target = await ResolveAsync().ConfigureAwait(false);
+        var socket = target is UnixDomainSocketEndPoint
+            ? new Socket(AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(target.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            attempt.CancelAfter(options.ConnectTimeout);
+            await socket.ConnectAsync(target, attempt.Token).ConfigureAwait(false);
+            if (socket.LocalEndPoint is IPEndPoint local && socket.RemoteEndPoint is IPEndPoint remote && local.Equals(remote))
+            {
+                // TCP simultaneous open with ourselves: connecting to a dead port in the ephemeral
+                // range can pick that very port as our source. Holding it would also stop the real
+                // peer from binding its port again, so let go at once.
+                throw new SelfConnectionException(remote.ToString());
+            }
+
+            StreamConnection.Configure(socket, options);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async ValueTask<EndPoint> ResolveAsync()
+    {
+        if (_endpoint.Transport == TransportKind.Ipc)
+        {
+            return new UnixDomainSocketEndPoint(_endpoint.Address);
+        }
+
+        string host = _endpoint.Host!;
+        if (IPAddress.TryParse(host, out IPAddress? literal))
+        {
+            return new IPEndPoint(literal, _endpoint.Port);
+        }
+
+        IPAddress[] addresses = await Dns.GetHostAddressesAsync(host, _stop.Token).ConfigureAwait(false);
+        foreach (IPAddress address in addresses)
+        {
+            if (address.AddressFamily == AddressFamily.InterNetwork)
+            {
+                return new IPEndPoint(address, _endpoint.Port);
+            }
+        }
+
+        if (addresses.Length == 0)
+        {
+            throw new SocketException((int)SocketError.HostNotFound);
+        }
+
+        return new IPEndPoint(addresses[0], _endpoint.Port);
+    }
+
+    private static TimeSpan Jitter(TimeSpan delay) =>
+        TimeSpan.FromTicks((long)(delay.Ticks * (0.75 + (Random.Shared.NextDouble() * 0.5))));
+
+    internal async Task StopAsync()
+    {
+        _stop.Cancel();
+        _current?.Abort(ShutdownReason.SocketClosed);
+        await _loop.ConfigureAwait(false);
+    }
+
+    private sealed class SelfConnectionException : Exception
+    {
+        internal SelfConnectionException(string endpoint)
+            : base($"connected to itself on {endpoint} (nothing listens there)")
+        {
+        }
+    }
+}
