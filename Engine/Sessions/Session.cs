@@ -80,6 +80,7 @@ internal sealed partial class Session
             }
 
             peer.SessionActive = true;
+            _owner.OnPeerConnected();
             Task receiving = ReceiveLoopAsync(peer);
             Task sending = SendLoopAsync(peer);
             await Task.WhenAny(receiving, sending).ConfigureAwait(false);
@@ -94,6 +95,7 @@ internal sealed partial class Session
             Abort(ShutdownReason.Disconnected);
             await Task.WhenAll(receiving, sending).ConfigureAwait(false);
             peer.SessionActive = false;
+            _owner.OnPeerDisconnected();
 
             string reason = DescribeEnd();
             _owner.Monitor.Raise(

@@ -53,6 +53,30 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     /// <summary>Connections whose handshake is in progress or done (for tests and diagnostics).</summary>
     internal int SessionCount => _sessions.Count;
 
+    /// <summary>Connections past their handshake, still up.</summary>
+    internal int ConnectedCount => Volatile.Read(ref _connectedCount);
+
+    private int _connectedCount;
+
+    /// <summary>Whole messages received from peers and not yet read by the application (approximate while traffic flows).</summary>
+    internal long InboundQueued
+    {
+        get
+        {
+            long total = 0;
+            foreach (Peer peer in _peers.Keys)
+            {
+                total += peer.Inbound?.QueuedMessages ?? 0;
+            }
+
+            return total;
+        }
+    }
+
+    internal void OnPeerConnected() => Interlocked.Increment(ref _connectedCount);
+
+    internal void OnPeerDisconnected() => Interlocked.Decrement(ref _connectedCount);
+
     /// <summary>Socket events (listening, connected, handshake failures with reasons, disconnects...) as they happen.</summary>
     /// <remarks>Events are kept in a bounded buffer (the oldest are dropped when nobody reads), so an unread monitor costs nothing.</remarks>
     public IAsyncEnumerable<MonitorEvent> MonitorAsync(CancellationToken cancellationToken = default) =>
