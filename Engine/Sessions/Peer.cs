@@ -53,6 +53,18 @@ internal sealed class Peer
     /// <summary>Parks the session's receive loop while the inbound pipe is at its HWM (writer side of <see cref="Inbound"/>).</summary>
     internal Waiter ReceiveLoopWaiter { get; } = new();
 
+    /// <summary>How a ROUTER addresses this peer: its announced identity or one we generated. Set before attach.</summary>
+    internal byte[]? RoutingId { get; set; }
+
+    /// <summary>The session serving this peer now, if any (to close it on a ROUTER handover).</summary>
+    internal volatile Session? CurrentSession;
+
+    /// <summary>True once the peer was handed to the routing strategies.</summary>
+    internal bool Attached { get; set; }
+
+    /// <summary>PUB/XPUB side: the topics this subscriber asked for (a set per peer).</summary>
+    internal Patterns.SubscriptionTrie? Subscriptions { get; set; }
+
     /// <summary>Identity the peer announced in READY, if any.</summary>
     internal byte[]? Identity { get; set; }
 

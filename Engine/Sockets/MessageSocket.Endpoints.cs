@@ -72,7 +72,11 @@ public abstract partial class MessageSocket
             _connectors.Add(connector);
         }
 
-        AttachPeer(connector.Peer);
+        if (AttachOnConnect)
+        {
+            AttachPeer(connector.Peer);
+        }
+
         connector.Start();
     }
 

@@ -32,13 +32,37 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     private int _receiveCommandsPending;
 
     private protected MessageSocket(SocketType type, SocketOptions? options, ISendStrategy? sender, IReceiveStrategy? receiver)
+        : this(type, options, (_, _) => (sender, receiver))
+    {
+    }
+
+    /// <summary>For patterns that need the socket's options or peers: <paramref name="strategies"/> builds them once both exist.</summary>
+    private protected MessageSocket(
+        SocketType type,
+        SocketOptions? options,
+        Func<SocketOptions, MessageSocket, (ISendStrategy? Sender, IReceiveStrategy? Receiver)> strategies)
     {
         Type = type;
         Options = options ?? new SocketOptions();
         Monitor = new SocketMonitor(Options.Logger);
-        _sender = sender;
-        _receiver = receiver;
+        (_sender, _receiver) = strategies(Options, this);
     }
+
+    private protected ISendStrategy? Sender => _sender;
+
+    private protected IReceiveStrategy? Receiver => _receiver;
+
+    /// <summary>SUB/XSUB: the socket's own subscriptions (null for other types).</summary>
+    internal SubscriptionSet? Subscriptions { get; set; }
+
+    /// <summary>Every peer the socket has, connected or not (for writes that go to all of them).</summary>
+    internal IEnumerable<Peer> AllPeers => _peers.Keys;
+
+    /// <summary>True when peers need an outbound pipe even without a send strategy (SUB sends subscriptions).</summary>
+    private protected virtual bool UsesOutbound => _sender is not null;
+
+    /// <summary>True when peers need an inbound pipe even without a receive strategy (PUB reads subscriptions).</summary>
+    private protected virtual bool UsesInbound => _receiver is not null;
 
     /// <summary>The socket's ZeroMQ type.</summary>
     public SocketType Type { get; }
@@ -89,12 +113,14 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     {
         MessagePipe? outbound = null;
         MessagePipe? inbound = null;
-        if (_sender is not null)
+        if (UsesOutbound)
         {
-            outbound = new MessagePipe(Options.SendHighWatermark) { WriterWaiter = _sendWaiter };
+            // Subscriptions are never dropped: their pipes have no HWM.
+            int hwm = Subscriptions is null ? Options.SendHighWatermark : 0;
+            outbound = new MessagePipe(hwm) { WriterWaiter = _sendWaiter };
         }
 
-        if (_receiver is not null)
+        if (UsesInbound)
         {
             inbound = new MessagePipe(Options.ReceiveHighWatermark) { ReaderWaiter = _receiveWaiter };
         }
@@ -104,12 +130,20 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         return peer;
     }
 
-    internal void AttachPeer(Peer peer) => Enqueue(new PeerCommand(peer, attach: true));
+    internal void AttachPeer(Peer peer)
+    {
+        peer.Attached = true;
+        Enqueue(new PeerCommand(peer, attach: true));
+    }
 
     internal void DetachPeer(Peer peer)
     {
-        Enqueue(new PeerCommand(peer, attach: false));
         _peers.TryRemove(peer, out _);
+        ReleaseRoutingId(peer);
+        if (peer.Attached)
+        {
+            Enqueue(new PeerCommand(peer, attach: false));
+        }
     }
 
     private void Enqueue(PeerCommand command)
