@@ -18,12 +18,19 @@ internal sealed class Peer
     private Msg[] _unsent = Array.Empty<Msg>();
     private int _unsentCount;
 
-    internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent)
+    internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent, bool inproc = false)
     {
         Address = address;
         Outbound = outbound;
         Inbound = inbound;
         Persistent = persistent;
+        IsInproc = inproc;
+        if (inproc)
+        {
+            // The other socket's waiters are wired in by the inproc link; no session loops here.
+            return;
+        }
+
         if (outbound is not null)
         {
             outbound.ReaderWaiter = SendLoopWaiter;
@@ -34,6 +41,9 @@ internal sealed class Peer
             inbound.WriterWaiter = ReceiveLoopWaiter;
         }
     }
+
+    /// <summary>An inproc peer: its pipes are read and written directly by another socket.</summary>
+    internal bool IsInproc { get; }
 
     /// <summary>The peer's address as we know it (the endpoint we connected to, or the accepted remote address).</summary>
     internal string Address { get; }

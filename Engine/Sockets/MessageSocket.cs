@@ -130,6 +130,24 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         return peer;
     }
 
+    internal Waiter SendWaiter => _sendWaiter;
+
+    internal Waiter ReceiveWaiter => _receiveWaiter;
+
+    internal bool NeedsOutboundPipes => UsesOutbound;
+
+    internal bool NeedsInboundPipes => UsesInbound;
+
+    internal bool AttachesOnConnect => AttachOnConnect;
+
+    /// <summary>A peer over inproc: the pipes are shared with the other socket, which wired their waiters.</summary>
+    internal Peer CreateInprocPeer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent)
+    {
+        var peer = new Peer(address, outbound, inbound, persistent, inproc: true);
+        _peers.TryAdd(peer, 0);
+        return peer;
+    }
+
     internal void AttachPeer(Peer peer)
     {
         peer.Attached = true;
