@@ -22,6 +22,15 @@ internal interface ISendStrategy
 
     /// <summary>Called before the sender sleeps: true when a retry could succeed now.</summary>
     bool HasRoom();
+
+    /// <summary>The peer handed back messages (in <see cref="Peer.Returned"/>) for other peers to carry.</summary>
+    void TakeBack(Peer peer)
+    {
+        while (peer.Returned.TryDequeue(out Msg frame))
+        {
+            frame.Dispose();
+        }
+    }
 }
 
 /// <summary>How a socket picks the next incoming message from its peers. Runs only on the receiving thread.</summary>

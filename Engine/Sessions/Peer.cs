@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Engine.Pipes;
 
@@ -89,6 +90,44 @@ internal sealed class Peer
 
     /// <summary>True while a session's loops serve this peer.</summary>
     internal volatile bool SessionActive;
+
+    /// <summary>True when messages written now will go out: a live connection, or an inproc link.</summary>
+    internal bool IsUp => SessionActive;
+
+    /// <summary>Messages handed back for re-routing; filled by the pipe's reader, emptied by the sending thread.</summary>
+    internal ConcurrentQueue<Msg> Returned { get; } = new();
+
+    /// <summary>
+    /// Moves everything not yet on the wire (kept-unsent frames, then the pipe's contents) into
+    /// <see cref="Returned"/>, in order. Only the pipe's current reader may call this: the session
+    /// after its loops ended, or the connector between connections.
+    /// </summary>
+    /// <returns>Whole messages handed back.</returns>
+    internal int ReturnPending()
+    {
+        int messages = 0;
+        while (TryTakeUnsent(out Msg frame))
+        {
+            messages += frame._more ? 0 : 1;
+            Returned.Enqueue(frame);
+        }
+
+        if (Outbound is not null)
+        {
+            while (Outbound.TryRead(out Msg frame))
+            {
+                messages += frame._more ? 0 : 1;
+                Returned.Enqueue(frame);
+            }
+
+            Outbound.CommitRead();
+        }
+
+        return messages;
+    }
+
+    /// <summary>True when frames wait to be sent to this peer (reader's view).</summary>
+    internal bool HasPending => _unsentCount > 0 || (Outbound?.HasData ?? false);
 
     /// <summary>Number of frames taken from <see cref="Outbound"/> whose flush failed and that still wait to be sent.</summary>
     internal int UnsentCount => _unsentCount;

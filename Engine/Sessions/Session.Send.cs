@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Engine.Diagnostics;
 using Engine.Lifetime;
 using Engine.Pipes;
 using Engine.Wire;
@@ -30,13 +31,7 @@ internal sealed partial class Session
         bool midMessage = false;
         try
         {
-            if (_owner.Type == SocketType.XPub && _owner.Options.XPubWelcomeMessage is { } welcome)
-            {
-                Msg greeting = Msg.Copy(welcome);
-                Encode(output, ref greeting);
-                greeting.Dispose();
-                await output.FlushAsync().ConfigureAwait(false);
-            }
+            await SendGreetingMessagesAsync(output).ConfigureAwait(false);
 
             while (!_connection.IsAborted)
             {
@@ -62,6 +57,11 @@ internal sealed partial class Session
                     bytes += WritePong(output);
                 }
 
+                if (Volatile.Read(ref _pingPending) != 0)
+                {
+                    bytes += WritePing(output);
+                }
+
                 if (bytes > 0)
                 {
                     FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
@@ -69,6 +69,9 @@ internal sealed partial class Session
                     {
                         break;
                     }
+
+                    EngineMetrics.BytesSent.Add(bytes);
+                    EngineMetrics.MessagesSent.Add(CountMessages(batch.AsSpan(0, count)));
 
                     for (int i = 0; i < count; i++)
                     {
@@ -114,7 +117,7 @@ internal sealed partial class Session
     {
         Waiter waiter = peer.SendLoopWaiter;
         waiter.Prepare();
-        if ((outbound is not null && outbound.HasData) || Volatile.Read(ref _pongPending) != 0
+        if ((outbound is not null && outbound.HasData) || Volatile.Read(ref _pongPending) != 0 || Volatile.Read(ref _pingPending) != 0
             || Volatile.Read(ref _violation) is not null || _connection.IsAborted || peer.UnsentCount > 0)
         {
             waiter.Cancel();
@@ -173,6 +176,50 @@ internal sealed partial class Session
         topic.CopyTo(span[(header + 1 + name.Length)..]);
         output.Advance(header + body);
         return header + body;
+    }
+
+    /// <summary>Hello (every socket type, option) and XPUB's welcome go out first on every new connection.</summary>
+    private async ValueTask SendGreetingMessagesAsync(PipeWriter output)
+    {
+        byte[]? hello = _owner.Options.HelloMessage;
+        byte[]? welcome = _owner.Type == SocketType.XPub ? _owner.Options.XPubWelcomeMessage : null;
+        if (hello is null && welcome is null)
+        {
+            return;
+        }
+
+        foreach (byte[]? message in new[] { hello, welcome })
+        {
+            if (message is not null)
+            {
+                Msg frame = Msg.Copy(message);
+                Encode(output, ref frame);
+                frame.Dispose();
+            }
+        }
+
+        await output.FlushAsync().ConfigureAwait(false);
+    }
+
+    private static long CountMessages(ReadOnlySpan<Msg> frames)
+    {
+        long messages = 0;
+        foreach (ref readonly Msg frame in frames)
+        {
+            messages += frame._more ? 0 : 1;
+        }
+
+        return messages;
+    }
+
+    private int WritePing(PipeWriter output)
+    {
+        Span<byte> span = output.GetSpan(FrameCodec.MaxHeaderSize + 16);
+        long ttl = (long)_owner.Options.HeartbeatTtl.TotalMilliseconds / 100;
+        int written = Commands.WritePing(span, (ushort)Math.Min(ttl, ushort.MaxValue), ReadOnlySpan<byte>.Empty);
+        output.Advance(written);
+        Volatile.Write(ref _pingPending, 0);
+        return written;
     }
 
     private int WritePong(PipeWriter output)

@@ -100,6 +100,8 @@ internal sealed class InprocLink
 
         bound.AttachPeer(_boundPeer);
         bound.AddInprocLink(this);
+        _boundPeer.SessionActive = true;
+        ConnectingPeer.SessionActive = true;
         bound.OnPeerConnected();
         _connecting.OnPeerConnected();
         _connecting.Monitor.Raise(MonitorEventKind.Connected, $"inproc://{Name}");
@@ -116,6 +118,8 @@ internal sealed class InprocLink
 
         InprocRegistry.CancelPending(this);
         MessageSocket? bound = Interlocked.Exchange(ref _bound, null);
+        _boundPeer?.SessionActive = false;
+        ConnectingPeer.SessionActive = false;
         if (bound is not null && _boundPeer is not null)
         {
             bound.DetachPeer(_boundPeer);
