@@ -192,6 +192,8 @@ internal sealed class LoadBalancer : ISendStrategy
         }
     }
 
+    bool ISendStrategy.TryFlushRequeued() => _requeued.Count == 0 || SendRequeued();
+
     private bool SendRequeued()
     {
         while (_requeued.Count > 0)

@@ -132,13 +132,5 @@ public abstract partial class MessageSocket
         return true;
     }
 
-    private void DiscardQueued()
-    {
-        for (int i = 0; i < _stagedCount; i++)
-        {
-            _stagedFrames[i].Dispose();
-        }
-
-        _stagedCount = 0;
-    }
+    private void DiscardQueued() => DiscardStaged();
 }

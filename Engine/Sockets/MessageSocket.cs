@@ -210,7 +210,8 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         {
             _sendCommands.Enqueue(command);
             Interlocked.Increment(ref _sendCommandsPending);
-            _sendWaiter.Signal();
+            _sendWaiter.Wake();
+            ScheduleRescue();
             return;
         }
 
@@ -219,6 +220,10 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
             _sendCommands.Enqueue(command);
             Interlocked.Increment(ref _sendCommandsPending);
             _sendWaiter.Wake();
+            if (command.Kind == PeerCommandKind.Detach && ReroutesOnDisconnect)
+            {
+                ScheduleRescue();
+            }
         }
 
         if (_receiver is not null)
