@@ -95,9 +95,12 @@ public class RerouteTests
         Assert.That(survivors.Count, Is.EqualTo(survivors.Distinct().Count()), "no duplicates among survivors");
         Assert.That(survivors.Intersect(childIds), Is.Empty, "nothing delivered twice");
         var missing = Enumerable.Range(0, total).Select(i => (long)i).Except(survivors).Except(childIds).ToList();
-        // What was written into the dead peer's socket buffers cannot be known by any transport:
-        // with 4 KiB buffers that is at most a few hundred 64-byte messages. Everything else arrives.
-        Assert.That(missing.Count, Is.LessThan(400), $"lost in the dead peer's kernel buffers: {missing.Count}");
+        // What was already handed to the dead peer cannot be known by any transport: the kernel
+        // socket buffers (4 KiB asked, the kernel doubles them, on both ends) plus what the dead
+        // process had read but not yet processed (its 64 KiB read buffer and its 100-message
+        // pipe): at most ~1,500 messages of 66 bytes on the wire. Without re-routing, the 1,000
+        // messages in its send pipe would be lost as well. Everything else must arrive.
+        Assert.That(missing.Count, Is.LessThan(1500), $"lost inside the dead peer: {missing.Count}");
         Assert.That(rerouted, Is.Not.Empty, "re-routing was reported");
         TestContext.Out.WriteLine($"child got {childIds.Count}, survivors {survivors.Count}, in flight to the dead peer {missing.Count}, rerouted: {string.Join("; ", rerouted)}; longest send {longestSend.TotalMilliseconds:0} ms");
         Assert.That(longestSend, Is.LessThan(TimeSpan.FromSeconds(3)), "the sender never waited long for the dead peer");
