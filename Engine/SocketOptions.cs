@@ -24,6 +24,7 @@ public sealed class SocketOptions
     private int _receiveBufferSize;
     private byte[]? _identity;
     private ILogger _logger = NullLogger.Instance;
+    private byte[]? _xpubWelcomeMessage;
 
     /// <summary>
     /// Whole messages queued per peer on the sending side before the socket blocks (PUSH) or drops.
@@ -149,6 +150,31 @@ public sealed class SocketOptions
 
             _identity = value?.ToArray();
         }
+    }
+
+    /// <summary>REQ: allow a new request before the previous reply arrived (Lazy Pirate retries); the old reply is then discarded. Defaults to false.</summary>
+    public bool RequestRelaxed { get; set; }
+
+    /// <summary>REQ: prefix each request with an id and accept only the reply that carries it. Defaults to false.</summary>
+    public bool RequestCorrelate { get; set; }
+
+    /// <summary>
+    /// ROUTER: fail instead of dropping silently. An unknown or departed routing id throws
+    /// <see cref="PeerUnreachableException"/> at once; a full peer pipe makes the send wait (or time out). Defaults to false.
+    /// </summary>
+    public bool RouterMandatory { get; set; }
+
+    /// <summary>ROUTER: a new connection that announces an identity already in use takes it over (the old one is closed). Defaults to false (the newcomer is refused).</summary>
+    public bool RouterHandover { get; set; }
+
+    /// <summary>XPUB: hand every subscription to the application, not only the first per topic. Defaults to false.</summary>
+    public bool XPubVerbose { get; set; }
+
+    /// <summary>XPUB: a message sent to each subscriber as soon as it connects (it still passes the subscriber's filter). Null sends none (the default).</summary>
+    public byte[]? XPubWelcomeMessage
+    {
+        get => _xpubWelcomeMessage;
+        set => _xpubWelcomeMessage = value?.ToArray();
     }
 
     /// <summary>Where connection-level events and errors are logged. Defaults to a logger that discards.</summary>

@@ -23,7 +23,10 @@ internal sealed class FairQueue : IReceiveStrategy
 
     public void Detach(Peer peer) => peer.Detached = true;
 
-    public bool TryReceive(out Msg frame)
+    public bool TryReceive(out Msg frame) => TryReceive(out frame, out _);
+
+    /// <summary>As <see cref="TryReceive(out Msg)"/>, and says which peer the frame came from.</summary>
+    internal bool TryReceive(out Msg frame, out Peer? from)
     {
         int count = _peers.Count;
         for (int tried = 0; tried < count; tried++)
@@ -36,6 +39,7 @@ internal sealed class FairQueue : IReceiveStrategy
             Peer peer = _peers[_current];
             if (peer.Inbound!.TryRead(out frame))
             {
+                from = peer;
                 _midMessage = frame.More;
                 if (!_midMessage)
                 {
@@ -56,6 +60,60 @@ internal sealed class FairQueue : IReceiveStrategy
         }
 
         frame = default;
+        from = null;
         return false;
+    }
+
+    /// <summary>
+    /// Finds the next peer with a message without reading it; the following <see cref="TryReceive(out Msg)"/>
+    /// reads that message's frames from that peer.
+    /// </summary>
+    internal bool TryPeekPeer([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Peer? peer)
+    {
+        int count = _peers.Count;
+        for (int tried = 0; tried < count; tried++)
+        {
+            if (_current >= _peers.Count)
+            {
+                _current = 0;
+            }
+
+            Peer candidate = _peers[_current];
+            if (candidate.Inbound!.HasData)
+            {
+                peer = candidate;
+                _midMessage = true;
+                return true;
+            }
+
+            if (candidate.Detached)
+            {
+                _peers.RemoveAt(_current);
+                continue;
+            }
+
+            _current++;
+        }
+
+        peer = null;
+        return false;
+    }
+
+    /// <summary>Reads and disposes the rest of a message whose first frame was already taken from <paramref name="peer"/>.</summary>
+    internal void DiscardRest(Peer peer)
+    {
+        if (!_midMessage)
+        {
+            return;
+        }
+
+        while (_midMessage && peer.Inbound!.TryRead(out Msg frame))
+        {
+            _midMessage = frame.More;
+            frame.Dispose();
+        }
+
+        _midMessage = false;
+        _current++;
     }
 }

@@ -85,14 +85,18 @@ internal sealed class LoadBalancer : ISendStrategy
         }
     }
 
-    public bool TrySend(Span<Msg> staged, ref Msg last)
+    public bool TrySend(Span<Msg> staged, ref Msg last) => TrySend(staged, ref last, out _);
+
+    /// <summary>As <see cref="TrySend(Span{Msg}, ref Msg)"/>, and says which peer got the message.</summary>
+    internal bool TrySend(Span<Msg> staged, ref Msg last, out Peer? chosen)
     {
+        chosen = null;
         if (_requeued.Count > 0 && !SendRequeued())
         {
             return false;
         }
 
-        MessagePipe? pipe = NextWithRoom();
+        MessagePipe? pipe = NextWithRoom(out chosen);
         if (pipe is null)
         {
             return false;
@@ -122,8 +126,11 @@ internal sealed class LoadBalancer : ISendStrategy
         return false;
     }
 
-    private MessagePipe? NextWithRoom()
+    private MessagePipe? NextWithRoom() => NextWithRoom(out _);
+
+    private MessagePipe? NextWithRoom(out Peer? chosen)
     {
+        chosen = null;
         if (_active < _peers.Count)
         {
             ProbeOneFull();
@@ -136,10 +143,12 @@ internal sealed class LoadBalancer : ISendStrategy
                 _next = 0;
             }
 
-            MessagePipe pipe = _peers[_next].Outbound!;
+            Peer peer = _peers[_next];
+            MessagePipe pipe = peer.Outbound!;
             if (pipe.CanWrite)
             {
                 _next++;
+                chosen = peer;
                 return pipe;
             }
 

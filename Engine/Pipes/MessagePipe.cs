@@ -85,7 +85,7 @@ internal sealed class MessagePipe
     internal int HighWaterMark => _hwm;
 
     /// <summary>Messages in the pipe as seen by the writer (may lag behind the reader).</summary>
-    internal long QueuedMessages => _messagesWritten - Volatile.Read(ref _messagesRead);
+    internal long QueuedMessages => Volatile.Read(ref _messagesWritten) - Volatile.Read(ref _messagesRead);
 
     // ---------------------------------------------------------------- writer side
 

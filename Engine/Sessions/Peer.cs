@@ -18,12 +18,19 @@ internal sealed class Peer
     private Msg[] _unsent = Array.Empty<Msg>();
     private int _unsentCount;
 
-    internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent)
+    internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent, bool inproc = false)
     {
         Address = address;
         Outbound = outbound;
         Inbound = inbound;
         Persistent = persistent;
+        IsInproc = inproc;
+        if (inproc)
+        {
+            // The other socket's waiters are wired in by the inproc link; no session loops here.
+            return;
+        }
+
         if (outbound is not null)
         {
             outbound.ReaderWaiter = SendLoopWaiter;
@@ -34,6 +41,9 @@ internal sealed class Peer
             inbound.WriterWaiter = ReceiveLoopWaiter;
         }
     }
+
+    /// <summary>An inproc peer: its pipes are read and written directly by another socket.</summary>
+    internal bool IsInproc { get; }
 
     /// <summary>The peer's address as we know it (the endpoint we connected to, or the accepted remote address).</summary>
     internal string Address { get; }
@@ -52,6 +62,18 @@ internal sealed class Peer
 
     /// <summary>Parks the session's receive loop while the inbound pipe is at its HWM (writer side of <see cref="Inbound"/>).</summary>
     internal Waiter ReceiveLoopWaiter { get; } = new();
+
+    /// <summary>How a ROUTER addresses this peer: its announced identity or one we generated. Set before attach.</summary>
+    internal byte[]? RoutingId { get; set; }
+
+    /// <summary>The session serving this peer now, if any (to close it on a ROUTER handover).</summary>
+    internal volatile Session? CurrentSession;
+
+    /// <summary>True once the peer was handed to the routing strategies.</summary>
+    internal bool Attached { get; set; }
+
+    /// <summary>PUB/XPUB side: the topics this subscriber asked for (a set per peer).</summary>
+    internal Patterns.SubscriptionTrie? Subscriptions { get; set; }
 
     /// <summary>Identity the peer announced in READY, if any.</summary>
     internal byte[]? Identity { get; set; }

@@ -276,9 +276,28 @@ internal sealed partial class Session
         {
             throw new ProtocolViolationException(ProtocolError.UnexpectedCommand, "READY after the handshake");
         }
+        else if (_owner.Type is SocketType.Pub or SocketType.XPub
+            && (name.SequenceEqual(Commands.Subscribe) || name.SequenceEqual(Commands.Cancel)))
+        {
+            DeliverSubscription(name[0] == (byte)'S', data);
+        }
 
         // PONG only proves the peer is alive (any traffic does); unknown commands are ignored so
         // that newer peers can extend the protocol.
+    }
+
+    /// <summary>Turns a 3.1 SUBSCRIBE/CANCEL command into the 3.0 message form publishers read from their pipes.</summary>
+    private void DeliverSubscription(bool subscribe, ReadOnlySpan<byte> topic)
+    {
+        if (_stagedCount > 0)
+        {
+            throw new ProtocolViolationException(ProtocolError.UnexpectedCommand, "subscription inside a multipart message");
+        }
+
+        Msg frame = _allocator.Allocate(topic.Length + 1);
+        frame.WritableSpan[0] = subscribe ? (byte)1 : (byte)0;
+        topic.CopyTo(frame.WritableSpan[1..]);
+        Deliver(ref frame, _peer!.Inbound);
     }
 
     private void SchedulePong(ReadOnlySpan<byte> context)

@@ -26,8 +26,18 @@ internal sealed partial class Session
         MessagePipe? outbound = peer.Outbound;
         var batch = new Msg[MaxBatchFrames];
         int count = 0;
+        bool subscriptionsAsCommands = _peerIs31 && _owner.Type is SocketType.Sub or SocketType.XSub;
+        bool midMessage = false;
         try
         {
+            if (_owner.Type == SocketType.XPub && _owner.Options.XPubWelcomeMessage is { } welcome)
+            {
+                Msg greeting = Msg.Copy(welcome);
+                Encode(output, ref greeting);
+                greeting.Dispose();
+                await output.FlushAsync().ConfigureAwait(false);
+            }
+
             while (!_connection.IsAborted)
             {
                 if (Volatile.Read(ref _violation) is { } violation)
@@ -40,7 +50,10 @@ internal sealed partial class Session
                 long bytes = 0;
                 while (count < MaxBatchFrames && bytes < FlushThreshold && TryTakeNext(peer, outbound, out Msg frame))
                 {
-                    bytes += Encode(output, ref frame);
+                    bytes += subscriptionsAsCommands && !midMessage && !frame._more && IsSubscription(frame)
+                        ? EncodeSubscriptionCommand(output, frame)
+                        : Encode(output, ref frame);
+                    midMessage = frame._more;
                     batch[count++] = frame;
                 }
 
@@ -142,6 +155,24 @@ internal sealed partial class Session
         }
 
         return header + length;
+    }
+
+    private static bool IsSubscription(in Msg frame) => frame._length > 0 && frame.Span[0] <= 1;
+
+    /// <summary>ZMTP 3.1 peers get SUBSCRIBE/CANCEL as commands (libzmq 4.3.3+ expects them so).</summary>
+    private static int EncodeSubscriptionCommand(PipeWriter output, in Msg frame)
+    {
+        ReadOnlySpan<byte> topic = frame.Span[1..];
+        ReadOnlySpan<byte> name = frame.Span[0] == 1 ? Commands.Subscribe : Commands.Cancel;
+        int body = 1 + name.Length + topic.Length;
+        int header = FrameCodec.HeaderSize(body);
+        Span<byte> span = output.GetSpan(header + body);
+        FrameCodec.WriteHeader(span, more: false, command: true, body);
+        span[header] = (byte)name.Length;
+        name.CopyTo(span[(header + 1)..]);
+        topic.CopyTo(span[(header + 1 + name.Length)..]);
+        output.Advance(header + body);
+        return header + body;
     }
 
     private int WritePong(PipeWriter output)

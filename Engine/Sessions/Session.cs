@@ -3,6 +3,7 @@ using Engine.Buffers;
 using Engine.Lifetime;
 using Engine.Sockets;
 using Engine.Transport;
+using System.Buffers;
 using Engine.Wire;
 
 namespace Engine.Sessions;
@@ -24,6 +25,7 @@ internal sealed partial class Session
     private readonly SlabAllocator _allocator = new();
     private Peer? _peer;
     private string? _violation;
+    private bool _peerIs31;
 
     private static readonly TimeSpan ErrorFlushGrace = TimeSpan.FromMilliseconds(250);
 
@@ -62,11 +64,26 @@ internal sealed partial class Session
                 return;
             }
 
-            WasEstablished = true;
             Peer peer = _persistentPeer ?? _owner.CreatePeer(address, persistent: false);
             peer.Identity = handshake.PeerIdentity;
             peer.PeerType = handshake.PeerType;
+            string? refusal = _owner.AdmitPeer(peer, handshake);
+            if (refusal is not null)
+            {
+                await RefuseAsync(refusal).ConfigureAwait(false);
+                if (_persistentPeer is null)
+                {
+                    _owner.DetachPeer(peer);
+                }
+
+                _owner.Monitor.Raise(MonitorEventKind.HandshakeFailed, address, refusal);
+                return;
+            }
+
+            WasEstablished = true;
+            _peerIs31 = handshake.PeerIs31;
             _peer = peer;
+            peer.CurrentSession = this;
             _owner.Monitor.Raise(MonitorEventKind.HandshakeSucceeded, address);
             if (_persistentPeer is null)
             {
@@ -80,6 +97,7 @@ internal sealed partial class Session
             }
 
             peer.SessionActive = true;
+            _owner.OnPeerConnected();
             Task receiving = ReceiveLoopAsync(peer);
             Task sending = SendLoopAsync(peer);
             await Task.WhenAny(receiving, sending).ConfigureAwait(false);
@@ -94,12 +112,14 @@ internal sealed partial class Session
             Abort(ShutdownReason.Disconnected);
             await Task.WhenAll(receiving, sending).ConfigureAwait(false);
             peer.SessionActive = false;
+            _owner.OnPeerDisconnected();
 
             string reason = DescribeEnd();
             _owner.Monitor.Raise(
                 _connection.Reason == ShutdownReason.ProtocolViolation ? MonitorEventKind.ProtocolError : MonitorEventKind.Disconnected,
                 address,
                 reason);
+            peer.CurrentSession = null;
             if (_persistentPeer is null)
             {
                 _owner.DetachPeer(peer);
@@ -118,6 +138,22 @@ internal sealed partial class Session
             await _connection.DisposeAsync().ConfigureAwait(false);
             _owner.UntrackSession(this);
         }
+    }
+
+    /// <summary>Says why (ERROR) and closes; used when the socket type cannot take this peer.</summary>
+    private async Task RefuseAsync(string reason)
+    {
+        try
+        {
+            _connection.Output.Write(Wire.Commands.BuildError(reason));
+            await _connection.Output.FlushAsync(_owner.ClosingToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            // The peer is gone already; the refusal stands.
+        }
+
+        _connection.Abort(ShutdownReason.IncompatiblePeer, reason);
     }
 
     private string DescribeEnd()

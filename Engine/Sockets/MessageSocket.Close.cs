@@ -65,6 +65,7 @@ public abstract partial class MessageSocket
 
         Linger();
         _closing.Cancel();
+        CloseInproc();
         foreach (StreamConnector connector in connectors)
         {
             await connector.StopAsync().ConfigureAwait(false);
@@ -115,8 +116,9 @@ public abstract partial class MessageSocket
         foreach (Peer peer in _peers.Keys)
         {
             MessagePipe? outbound = peer.Outbound;
-            if (outbound is null)
+            if (outbound is null || peer.IsInproc)
             {
+                // Inproc messages are already in the other socket's reach; nothing to flush.
                 continue;
             }
 

@@ -32,13 +32,37 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     private int _receiveCommandsPending;
 
     private protected MessageSocket(SocketType type, SocketOptions? options, ISendStrategy? sender, IReceiveStrategy? receiver)
+        : this(type, options, (_, _) => (sender, receiver))
+    {
+    }
+
+    /// <summary>For patterns that need the socket's options or peers: <paramref name="strategies"/> builds them once both exist.</summary>
+    private protected MessageSocket(
+        SocketType type,
+        SocketOptions? options,
+        Func<SocketOptions, MessageSocket, (ISendStrategy? Sender, IReceiveStrategy? Receiver)> strategies)
     {
         Type = type;
         Options = options ?? new SocketOptions();
         Monitor = new SocketMonitor(Options.Logger);
-        _sender = sender;
-        _receiver = receiver;
+        (_sender, _receiver) = strategies(Options, this);
     }
+
+    private protected ISendStrategy? Sender => _sender;
+
+    private protected IReceiveStrategy? Receiver => _receiver;
+
+    /// <summary>SUB/XSUB: the socket's own subscriptions (null for other types).</summary>
+    internal SubscriptionSet? Subscriptions { get; set; }
+
+    /// <summary>Every peer the socket has, connected or not (for writes that go to all of them).</summary>
+    internal IEnumerable<Peer> AllPeers => _peers.Keys;
+
+    /// <summary>True when peers need an outbound pipe even without a send strategy (SUB sends subscriptions).</summary>
+    private protected virtual bool UsesOutbound => _sender is not null;
+
+    /// <summary>True when peers need an inbound pipe even without a receive strategy (PUB reads subscriptions).</summary>
+    private protected virtual bool UsesInbound => _receiver is not null;
 
     /// <summary>The socket's ZeroMQ type.</summary>
     public SocketType Type { get; }
@@ -53,6 +77,30 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     /// <summary>Connections whose handshake is in progress or done (for tests and diagnostics).</summary>
     internal int SessionCount => _sessions.Count;
 
+    /// <summary>Connections past their handshake, still up.</summary>
+    internal int ConnectedCount => Volatile.Read(ref _connectedCount);
+
+    private int _connectedCount;
+
+    /// <summary>Whole messages received from peers and not yet read by the application (approximate while traffic flows).</summary>
+    internal long InboundQueued
+    {
+        get
+        {
+            long total = 0;
+            foreach (Peer peer in _peers.Keys)
+            {
+                total += peer.Inbound?.QueuedMessages ?? 0;
+            }
+
+            return total;
+        }
+    }
+
+    internal void OnPeerConnected() => Interlocked.Increment(ref _connectedCount);
+
+    internal void OnPeerDisconnected() => Interlocked.Decrement(ref _connectedCount);
+
     /// <summary>Socket events (listening, connected, handshake failures with reasons, disconnects...) as they happen.</summary>
     /// <remarks>Events are kept in a bounded buffer (the oldest are dropped when nobody reads), so an unread monitor costs nothing.</remarks>
     public IAsyncEnumerable<MonitorEvent> MonitorAsync(CancellationToken cancellationToken = default) =>
@@ -65,12 +113,14 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     {
         MessagePipe? outbound = null;
         MessagePipe? inbound = null;
-        if (_sender is not null)
+        if (UsesOutbound)
         {
-            outbound = new MessagePipe(Options.SendHighWatermark) { WriterWaiter = _sendWaiter };
+            // Subscriptions are never dropped: their pipes have no HWM.
+            int hwm = Subscriptions is null ? Options.SendHighWatermark : 0;
+            outbound = new MessagePipe(hwm) { WriterWaiter = _sendWaiter };
         }
 
-        if (_receiver is not null)
+        if (UsesInbound)
         {
             inbound = new MessagePipe(Options.ReceiveHighWatermark) { ReaderWaiter = _receiveWaiter };
         }
@@ -80,12 +130,38 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         return peer;
     }
 
-    internal void AttachPeer(Peer peer) => Enqueue(new PeerCommand(peer, attach: true));
+    internal Waiter SendWaiter => _sendWaiter;
+
+    internal Waiter ReceiveWaiter => _receiveWaiter;
+
+    internal bool NeedsOutboundPipes => UsesOutbound;
+
+    internal bool NeedsInboundPipes => UsesInbound;
+
+    internal bool AttachesOnConnect => AttachOnConnect;
+
+    /// <summary>A peer over inproc: the pipes are shared with the other socket, which wired their waiters.</summary>
+    internal Peer CreateInprocPeer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent)
+    {
+        var peer = new Peer(address, outbound, inbound, persistent, inproc: true);
+        _peers.TryAdd(peer, 0);
+        return peer;
+    }
+
+    internal void AttachPeer(Peer peer)
+    {
+        peer.Attached = true;
+        Enqueue(new PeerCommand(peer, attach: true));
+    }
 
     internal void DetachPeer(Peer peer)
     {
-        Enqueue(new PeerCommand(peer, attach: false));
         _peers.TryRemove(peer, out _);
+        ReleaseRoutingId(peer);
+        if (peer.Attached)
+        {
+            Enqueue(new PeerCommand(peer, attach: false));
+        }
     }
 
     private void Enqueue(PeerCommand command)

@@ -1,0 +1,111 @@
+using System.Buffers.Binary;
+using Engine.Patterns;
+using Engine.Sessions;
+
+namespace Engine.Sockets;
+
+public abstract partial class MessageSocket
+{
+    private readonly object _routingGate = new();
+    private readonly Dictionary<byte[], Peer> _routingIds = new(RoutingIdComparer.Instance);
+    private uint _nextGeneratedId = (uint)Random.Shared.Next();
+
+    /// <summary>True when a connecting peer is handed to the strategies at Connect (its pipe queues before the connection is up).</summary>
+    /// <remarks>A ROUTER only learns a peer's routing id in the handshake, so it attaches then.</remarks>
+    private protected virtual bool AttachOnConnect => Type != SocketType.Router;
+
+    /// <summary>
+    /// Called by a session after a successful handshake, before the peer is attached: applies what
+    /// the socket type requires of a new connection.
+    /// </summary>
+    /// <returns>Null to accept the peer; otherwise why it is refused.</returns>
+    internal string? AdmitPeer(Peer peer, in HandshakeResult handshake)
+    {
+        if (Type == SocketType.Pair && HasOtherConnectedPeer(peer))
+        {
+            return "PAIR socket already has a peer";
+        }
+
+        if (Type == SocketType.Router)
+        {
+            string? refusal = AssignRoutingId(peer, handshake.PeerIdentity);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+        }
+
+        Subscriptions?.Resend(peer);
+        if (peer.Persistent && !peer.Attached)
+        {
+            AttachPeer(peer);
+        }
+
+        return null;
+    }
+
+    private bool HasOtherConnectedPeer(Peer peer)
+    {
+        foreach (Peer other in _peers.Keys)
+        {
+            if (other != peer && other.SessionActive)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private string? AssignRoutingId(Peer peer, byte[]? announced)
+    {
+        lock (_routingGate)
+        {
+            byte[] id = announced ?? peer.RoutingId ?? GenerateRoutingId();
+            if (_routingIds.TryGetValue(id, out Peer? holder) && holder != peer)
+            {
+                if (!Options.RouterHandover)
+                {
+                    return $"routing id {RoutingIdComparer.Format(id)} is already in use by another peer";
+                }
+
+                // Handover: the newcomer takes the id; the old connection is closed.
+                holder.CurrentSession?.Abort(Lifetime.ShutdownReason.Disconnected, "routing id taken over by a new connection");
+            }
+
+            if (peer.RoutingId is not null && !RoutingIdComparer.Instance.Equals(peer.RoutingId, id))
+            {
+                // A reconnecting peer keeps the id the application already knows it by.
+                return null;
+            }
+
+            _routingIds[id] = peer;
+            peer.RoutingId = id;
+            return null;
+        }
+    }
+
+    /// <summary>libzmq's shape for generated ids: a zero byte (never a valid announced identity) and a 32-bit counter.</summary>
+    private byte[] GenerateRoutingId()
+    {
+        var id = new byte[5];
+        BinaryPrimitives.WriteUInt32BigEndian(id.AsSpan(1), ++_nextGeneratedId);
+        return id;
+    }
+
+    private void ReleaseRoutingId(Peer peer)
+    {
+        if (peer.RoutingId is null)
+        {
+            return;
+        }
+
+        lock (_routingGate)
+        {
+            if (_routingIds.TryGetValue(peer.RoutingId, out Peer? holder) && holder == peer)
+            {
+                _routingIds.Remove(peer.RoutingId);
+            }
+        }
+    }
+}
