@@ -17,7 +17,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 ensure_libzmq() {
   # libzmq is our interop partner and benchmark rival; tests and benchmarks call it by P/Invoke.
-  if ldconfig -p 2>/dev/null | grep -q 'libzmq\.so\.5'; then return; fi
+  # Not grep -q: it exits at the first match, ldconfig then dies of SIGPIPE, and with pipefail the
+  # check fails now and then, reinstalling (apt-get update) a library that is already there.
+  if ldconfig -p 2>/dev/null | grep 'libzmq\.so\.5' >/dev/null; then return; fi
   echo "build.sh: installing libzmq5 (Debian package)"
   local sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
