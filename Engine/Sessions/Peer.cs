@@ -16,9 +16,6 @@ namespace Engine.Sessions;
 [DebuggerDisplay("Peer {Address}")]
 internal sealed class Peer
 {
-    private Msg[] _unsent = Array.Empty<Msg>();
-    private int _unsentCount;
-
     internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent, bool inproc = false)
     {
         Address = address;
@@ -98,7 +95,7 @@ internal sealed class Peer
     internal ConcurrentQueue<Msg> Returned { get; } = new();
 
     /// <summary>
-    /// Moves everything not yet on the wire (kept-unsent frames, then the pipe's contents) into
+    /// Moves everything not yet handed to a connection (the pipe's contents) into
     /// <see cref="Returned"/>, in order. Only the pipe's current reader may call this: the session
     /// after its loops ended, or the connector between connections.
     /// </summary>
@@ -106,12 +103,6 @@ internal sealed class Peer
     internal int ReturnPending()
     {
         int messages = 0;
-        while (TryTakeUnsent(out Msg frame))
-        {
-            messages += frame._more ? 0 : 1;
-            Returned.Enqueue(frame);
-        }
-
         if (Outbound is not null)
         {
             while (Outbound.TryRead(out Msg frame))
@@ -127,41 +118,5 @@ internal sealed class Peer
     }
 
     /// <summary>True when frames wait to be sent to this peer (reader's view).</summary>
-    internal bool HasPending => _unsentCount > 0 || (Outbound?.HasData ?? false);
-
-    /// <summary>Number of frames taken from <see cref="Outbound"/> whose flush failed and that still wait to be sent.</summary>
-    internal int UnsentCount => _unsentCount;
-
-    /// <summary>Session send loop: keeps frames that were read but not flushed, for the next connection or for re-routing.</summary>
-    internal void KeepUnsent(ReadOnlySpan<Msg> frames)
-    {
-        if (frames.IsEmpty)
-        {
-            return;
-        }
-
-        if (_unsent.Length < _unsentCount + frames.Length)
-        {
-            Array.Resize(ref _unsent, Math.Max(_unsentCount + frames.Length, 16));
-        }
-
-        frames.CopyTo(_unsent.AsSpan(_unsentCount));
-        _unsentCount += frames.Length;
-    }
-
-    /// <summary>Takes frames kept by <see cref="KeepUnsent"/>, oldest first. Only the peer's current owner calls this.</summary>
-    internal bool TryTakeUnsent(out Msg frame)
-    {
-        if (_unsentCount == 0)
-        {
-            frame = default;
-            return false;
-        }
-
-        frame = _unsent[0];
-        _unsentCount--;
-        Array.Copy(_unsent, 1, _unsent, 0, _unsentCount);
-        _unsent[_unsentCount] = default;
-        return true;
-    }
+    internal bool HasPending => Outbound?.HasData ?? false;
 }

@@ -10,16 +10,21 @@ namespace Engine.Sessions;
 
 internal sealed partial class Session
 {
-    /// <summary>Bytes encoded before a flush is forced, even if more messages wait: bounds buffered memory.</summary>
-    private const int FlushThreshold = 256 * 1024;
+    /// <summary>
+    /// Bytes encoded before a flush is forced, even if more messages wait. It bounds buffered memory
+    /// and, more importantly, what a connection that dies mid-flush can take with it: a batch whose
+    /// flush failed may be partly in the peer's hands, so it is never re-sent (that could deliver
+    /// twice); at most this much is of unknown fate, like the kernel's socket buffers.
+    /// </summary>
+    private const int FlushThreshold = 64 * 1024;
 
     private const int MaxBatchFrames = 1024;
 
     /// <summary>
     /// Takes whole batches from the outbound pipe, encodes them straight into the connection's
-    /// PipeWriter and flushes once per batch (one system call for many messages). Frames are
-    /// disposed only after their flush succeeded; a failed flush leaves them with the peer, to be
-    /// sent on the next connection or routed to another peer.
+    /// PipeWriter and flushes once per batch (one system call for many messages). What is still in
+    /// the pipe when the connection ends was never handed to it and can be re-routed without
+    /// duplicates; a batch whose flush failed is of unknown fate (counted, not re-sent).
     /// </summary>
     private async Task SendLoopAsync(Peer peer)
     {
@@ -92,18 +97,17 @@ internal sealed partial class Session
         }
         finally
         {
-            // Not known to have reached the wire: keep them, in order, ahead of the pipe's contents.
-            peer.KeepUnsent(batch.AsSpan(0, count));
+            // Possibly partly delivered: re-sending could duplicate, so they count as in flight.
+            _inFlightAtEnd = CountMessages(batch.AsSpan(0, count));
+            for (int i = 0; i < count; i++)
+            {
+                batch[i].Dispose();
+            }
         }
     }
 
     private static bool TryTakeNext(Peer peer, MessagePipe? outbound, out Msg frame)
     {
-        if (peer.UnsentCount > 0)
-        {
-            return peer.TryTakeUnsent(out frame);
-        }
-
         if (outbound is not null)
         {
             return outbound.TryRead(out frame);
@@ -118,7 +122,7 @@ internal sealed partial class Session
         Waiter waiter = peer.SendLoopWaiter;
         waiter.Prepare();
         if ((outbound is not null && outbound.HasData) || Volatile.Read(ref _pongPending) != 0 || Volatile.Read(ref _pingPending) != 0
-            || Volatile.Read(ref _violation) is not null || _connection.IsAborted || peer.UnsentCount > 0)
+            || Volatile.Read(ref _violation) is not null || _connection.IsAborted)
         {
             waiter.Cancel();
             return;

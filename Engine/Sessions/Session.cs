@@ -25,6 +25,7 @@ internal sealed partial class Session
     private readonly SlabAllocator _allocator = new();
     private Peer? _peer;
     private string? _violation;
+    private long _inFlightAtEnd;
     private bool _peerIs31;
 
     private static readonly TimeSpan ErrorFlushGrace = TimeSpan.FromMilliseconds(250);
@@ -208,7 +209,8 @@ internal sealed partial class Session
             ShutdownReason.PeerDead => "peer declared dead",
             _ => _connection.Reason.ToString(),
         };
-        return detail is null ? kind : $"{kind}: {detail}";
+        string text = detail is null ? kind : $"{kind}: {detail}";
+        return _inFlightAtEnd > 0 ? $"{text} ({_inFlightAtEnd} message(s) were being written and may not have arrived)" : text;
     }
 
     private static bool IsConnectionError(Exception e) =>

@@ -122,7 +122,7 @@ public abstract partial class MessageSocket
                 continue;
             }
 
-            bool queued = outbound.QueuedMessages > 0 || peer.UnsentCount > 0;
+            bool queued = outbound.QueuedMessages > 0;
             if (queued || (peer.SessionActive && !peer.SendIdle))
             {
                 return false;
