@@ -89,7 +89,27 @@ internal sealed class Peer
     internal volatile bool SessionActive;
 
     /// <summary>True when messages written now will go out: a live connection, or an inproc link.</summary>
-    internal bool IsUp => SessionActive;
+    internal bool IsUp => SessionActive && !DrainRequested;
+
+    // ---- graceful drain (see MessageSocket.Drain.cs): set by sessions, read across threads.
+
+    /// <summary>The peer announced <c>X-Drain</c> in READY: it understands DRAIN/DRAINED.</summary>
+    internal volatile bool SupportsDrain;
+
+    /// <summary>Upstream side: the peer is draining and asked us to stop sending to it.</summary>
+    internal volatile bool DrainRequested;
+
+    /// <summary>Upstream side: the sending thread has taken the peer out of its rotation.</summary>
+    internal volatile bool RoutingStopped;
+
+    /// <summary>Downstream side: our send loop must tell the peer to stop sending (DRAIN).</summary>
+    internal volatile bool SendDrainCommand;
+
+    /// <summary>Downstream side: the peer said nothing more will come (DRAINED).</summary>
+    internal volatile bool EndOfStream;
+
+    /// <summary>When the receive loop last read anything from this peer (Environment.TickCount64).</summary>
+    internal long LastReceivedTicks;
 
     /// <summary>Messages handed back for re-routing; filled by the pipe's reader, emptied by the sending thread.</summary>
     internal ConcurrentQueue<Msg> Returned { get; } = new();

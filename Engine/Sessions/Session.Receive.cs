@@ -47,7 +47,9 @@ internal sealed partial class Session
                 }
 
                 ReadOnlySequence<byte> buffer = read.Buffer;
-                Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+                long now = Environment.TickCount64;
+                Volatile.Write(ref _lastReceivedTicks, now);
+                Volatile.Write(ref peer.LastReceivedTicks, now);
                 long received = _messagesReceived;
                 SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
                 EngineMetrics.BytesReceived.Add(buffer.Slice(0, consumed).Length);
@@ -275,6 +277,25 @@ internal sealed partial class Session
 
             SchedulePong(data[2..]);
             OnRemoteTtl(System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(data) * 100);
+        }
+        else if (name.SequenceEqual(Commands.Drain))
+        {
+            // The peer is draining: stop routing to it; the send loop answers DRAINED once nothing more can go to it.
+            _peer!.DrainRequested = true;
+            _owner.OnPeerDraining(_peer);
+            _peer.SendLoopWaiter.Signal();
+        }
+        else if (name.SequenceEqual(Commands.Drained))
+        {
+            // Everything it will ever send us is in hand: make it visible before saying the stream ended.
+            if (_stagedCount > 0)
+            {
+                throw new ProtocolViolationException(ProtocolError.UnexpectedCommand, "DRAINED inside a multipart message");
+            }
+
+            _peer!.Inbound?.Flush();
+            _peer.EndOfStream = true;
+            _owner.OnPeerEnded();
         }
         else if (name.SequenceEqual(Commands.Error))
         {

@@ -39,6 +39,9 @@ internal sealed partial class Session
 
     internal StreamConnection Connection => _connection;
 
+    /// <summary>The peer this session serves once its handshake succeeded.</summary>
+    internal Peer? CurrentPeer => _peer;
+
     /// <summary>True once the handshake succeeded (used by tests and by the connector's back-off).</summary>
     internal bool WasEstablished { get; private set; }
 
@@ -76,6 +79,15 @@ internal sealed partial class Session
             Peer peer = _persistentPeer ?? _owner.CreatePeer(address, persistent: false);
             peer.Identity = handshake.PeerIdentity;
             peer.PeerType = handshake.PeerType;
+            peer.SupportsDrain = handshake.PeerSupportsDrain;
+            // A new connection is a new stream: a drain seen on an older one does not carry over,
+            // and a peer taken out of the rotation by that drain goes back in.
+            bool rejoin = peer.RoutingStopped && _persistentPeer is not null;
+            peer.DrainRequested = peer.RoutingStopped = peer.SendDrainCommand = peer.EndOfStream = false;
+            if (rejoin)
+            {
+                _owner.AttachPeer(peer);
+            }
             string? refusal = _owner.AdmitPeer(peer, handshake);
             if (refusal is not null)
             {

@@ -33,7 +33,12 @@ internal sealed class StreamConnector
     /// <summary>The peer this connection feeds; it outlives each connection.</summary>
     internal Peer Peer { get; }
 
+    private volatile bool _noReconnect;
+
     internal void Start() => _loop = RunAsync();
+
+    /// <summary>Draining: keep the current connection, but do not make a new one after it ends.</summary>
+    internal void StopReconnecting() => _noReconnect = true;
 
     private async Task RunAsync()
     {
@@ -78,7 +83,7 @@ internal sealed class StreamConnector
                 failure = e.Message;
             }
 
-            if (_stop.IsCancellationRequested)
+            if (_stop.IsCancellationRequested || _noReconnect)
             {
                 break;
             }
