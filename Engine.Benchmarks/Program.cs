@@ -10,6 +10,11 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length >= 2 && args[0] == "testpeer")
+        {
+            return TestPeer.Run(args);
+        }
+
         if (args.Length >= 2 && args[0] == "thr")
         {
             return ThroughputPeer.Run(args[1], PeerArguments.Parse(args.AsSpan(2)));

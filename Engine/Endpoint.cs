@@ -70,7 +70,7 @@ public sealed class Endpoint
     private static Endpoint ParseTcp(string uri, string address)
     {
         int colon = address.LastIndexOf(':');
-        if (colon < 0)
+        if (colon < 0 || colon < address.LastIndexOf(']'))
         {
             throw Invalid(uri, "a tcp endpoint needs a port: tcp://host:port (port 0 or * binds to a free port)");
         }

@@ -25,6 +25,11 @@ public sealed class SocketOptions
     private byte[]? _identity;
     private ILogger _logger = NullLogger.Instance;
     private byte[]? _xpubWelcomeMessage;
+    private TimeSpan _heartbeatInterval = TimeSpan.Zero;
+    private TimeSpan _heartbeatTimeout = TimeSpan.Zero;
+    private TimeSpan _heartbeatTtl = TimeSpan.Zero;
+    private byte[]? _helloMessage;
+    private byte[]? _disconnectMessage;
 
     /// <summary>
     /// Whole messages queued per peer on the sending side before the socket blocks (PUSH) or drops.
@@ -152,6 +157,64 @@ public sealed class SocketOptions
         }
     }
 
+    /// <summary>
+    /// How often a ZMTP PING is sent on every connection (libzmq's ZMQ_HEARTBEAT_IVL). A peer that
+    /// sends nothing (no message, no PONG) for <see cref="HeartbeatTimeout"/> after a PING is
+    /// declared dead and disconnected, even when no FIN or RST ever arrives (a frozen process, a
+    /// pulled cable): detection within interval + timeout. Zero turns heartbeats off (the default).
+    /// </summary>
+    public TimeSpan HeartbeatInterval
+    {
+        get => _heartbeatInterval;
+        set => _heartbeatInterval = NonNegativeSpan(value, nameof(HeartbeatInterval), TimeSpan.FromMilliseconds(ushort.MaxValue * 100L));
+    }
+
+    /// <summary>How long to wait for any traffic after a PING before the peer is declared dead. Zero means "same as <see cref="HeartbeatInterval"/>" (the default).</summary>
+    public TimeSpan HeartbeatTimeout
+    {
+        get => _heartbeatTimeout == TimeSpan.Zero ? _heartbeatInterval : _heartbeatTimeout;
+        set => _heartbeatTimeout = NonNegativeSpan(value, nameof(HeartbeatTimeout), TimeSpan.FromHours(1));
+    }
+
+    /// <summary>
+    /// Time-to-live announced in our PINGs: the peer closes the connection if it hears nothing from
+    /// us for that long. Sent in deciseconds, so at most 6553.5 s; zero sends none (the default).
+    /// </summary>
+    public TimeSpan HeartbeatTtl
+    {
+        get => _heartbeatTtl;
+        set => _heartbeatTtl = NonNegativeSpan(value, nameof(HeartbeatTtl), TimeSpan.FromMilliseconds(ushort.MaxValue * 100L));
+    }
+
+    /// <summary>
+    /// PUSH and DEALER: when a peer is declared dead or disconnects, the messages still queued for it
+    /// (not yet written to the wire) go to the remaining live peers, in order, ahead of newer ones,
+    /// and a disconnected peer gets no new messages until it is back. False keeps libzmq's behaviour
+    /// (they wait in the dead peer's pipe for it to return). Defaults to true.
+    /// </summary>
+    public bool RerouteOnDisconnect { get; set; } = true;
+
+    /// <summary>
+    /// Queue messages only to peers whose connection is complete (libzmq's ZMQ_IMMEDIATE): with no
+    /// connected peer, sends wait instead of filling the pipe of a peer that may never come.
+    /// Defaults to false (messages queue for a peer being connected, so connect-before-bind works).
+    /// </summary>
+    public bool Immediate { get; set; }
+
+    /// <summary>A message sent to each peer on every (re)connect, before anything else, so protocols above can re-register. Null sends none (the default).</summary>
+    public byte[]? HelloMessage
+    {
+        get => _helloMessage;
+        set => _helloMessage = value?.ToArray();
+    }
+
+    /// <summary>A message the application receives (through the socket, like any message) when a peer's connection ends. Null delivers none (the default).</summary>
+    public byte[]? DisconnectMessage
+    {
+        get => _disconnectMessage;
+        set => _disconnectMessage = value?.ToArray();
+    }
+
     /// <summary>REQ: allow a new request before the previous reply arrived (Lazy Pirate retries); the old reply is then discarded. Defaults to false.</summary>
     public bool RequestRelaxed { get; set; }
 
@@ -189,6 +252,11 @@ public sealed class SocketOptions
 
     private static int NonNegative(int value, string name) =>
         value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be 0 or more.");
+
+    private static TimeSpan NonNegativeSpan(TimeSpan value, string name, TimeSpan max) =>
+        value >= TimeSpan.Zero && value <= max
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} must be between zero (off) and {max.TotalSeconds:0.#} s.");
 
     private static TimeSpan Positive(TimeSpan value, string name) =>
         value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be greater than zero.");

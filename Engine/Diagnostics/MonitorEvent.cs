@@ -13,6 +13,8 @@ public enum MonitorEventKind
     Disconnected,
     ProtocolError,
     Closed,
+    PeerDead,
+    MessagesRerouted,
 }
 
 /// <summary>One socket event: what, on which endpoint or peer, and why (for failures and disconnects).</summary>

@@ -12,6 +12,7 @@ internal enum ShutdownReason
     Disconnected = 2,
     Unbound = 3,
     SelfConnect = 4,
+    PeerDead = 5,
     ReceiveEndOfStream = 100,
     ReceiveSocketError = 101,
     SendSocketError = 200,

@@ -18,12 +18,25 @@ internal sealed class LoadBalancer : ISendStrategy
 {
     private readonly List<Peer> _peers = new();
     private readonly Queue<Msg> _requeued = new();
+    private readonly Func<bool> _connectedOnly;
     private int _active;
     private int _next;
     private int _probe;
 
+    /// <param name="connectedOnly">
+    /// Evaluated per send: true when only peers with a live connection may get new messages
+    /// (Immediate, or re-routing while some peer is up).
+    /// </param>
+    internal LoadBalancer(Func<bool>? connectedOnly = null)
+    {
+        _connectedOnly = connectedOnly ?? (static () => false);
+    }
+
     /// <summary>Messages taken back from departed peers and routed again.</summary>
     internal long Rerouted { get; private set; }
+
+    /// <summary>Told how many messages a departed peer handed back (for monitor events and counters).</summary>
+    internal Action<int>? OnRerouted { get; set; }
 
     internal int PeerCount => _peers.Count;
 
@@ -59,29 +72,26 @@ internal sealed class LoadBalancer : ISendStrategy
         TakeBack(peer);
     }
 
+    /// <summary>Bound-side peer gone for good: its session has ended, so its pipe is ours to read.</summary>
     private void TakeBack(Peer peer)
     {
-        while (peer.TryTakeUnsent(out Msg frame))
-        {
-            Requeue(frame);
-        }
-
-        MessagePipe? pipe = peer.Outbound;
-        if (pipe is not null)
-        {
-            while (pipe.TryRead(out Msg frame))
-            {
-                Requeue(frame);
-            }
-        }
+        peer.ReturnPending();
+        ((ISendStrategy)this).TakeBack(peer);
     }
 
-    private void Requeue(Msg frame)
+    void ISendStrategy.TakeBack(Peer peer)
     {
-        _requeued.Enqueue(frame);
-        if (!frame.More)
+        int messages = 0;
+        while (peer.Returned.TryDequeue(out Msg frame))
         {
-            Rerouted++;
+            _requeued.Enqueue(frame);
+            messages += frame.More ? 0 : 1;
+        }
+
+        if (messages > 0)
+        {
+            Rerouted += messages;
+            OnRerouted?.Invoke(messages);
         }
     }
 
@@ -115,9 +125,11 @@ internal sealed class LoadBalancer : ISendStrategy
     public bool HasRoom()
     {
         _active = _peers.Count;
+        bool connectedOnly = _connectedOnly();
         for (int i = 0; i < _peers.Count; i++)
         {
-            if (_peers[i].Outbound!.CanWrite)
+            Peer peer = _peers[i];
+            if ((!connectedOnly || peer.IsUp) && peer.Outbound!.CanWrite)
             {
                 return true;
             }
@@ -136,7 +148,9 @@ internal sealed class LoadBalancer : ISendStrategy
             ProbeOneFull();
         }
 
-        while (_active > 0)
+        bool connectedOnly = _connectedOnly();
+        int skipped = 0;
+        while (_active > 0 && skipped < _active)
         {
             if (_next >= _active)
             {
@@ -144,6 +158,14 @@ internal sealed class LoadBalancer : ISendStrategy
             }
 
             Peer peer = _peers[_next];
+            if (connectedOnly && !peer.IsUp)
+            {
+                // Down (or never up): keep its place in the rotation, give it nothing new.
+                _next++;
+                skipped++;
+                continue;
+            }
+
             MessagePipe pipe = peer.Outbound!;
             if (pipe.CanWrite)
             {
@@ -169,6 +191,8 @@ internal sealed class LoadBalancer : ISendStrategy
             _active++;
         }
     }
+
+    bool ISendStrategy.TryFlushRequeued() => _requeued.Count == 0 || SendRequeued();
 
     private bool SendRequeued()
     {

@@ -22,6 +22,18 @@ internal interface ISendStrategy
 
     /// <summary>Called before the sender sleeps: true when a retry could succeed now.</summary>
     bool HasRoom();
+
+    /// <summary>Routes messages taken back from departed peers, if there is room; true when none are left.</summary>
+    bool TryFlushRequeued() => true;
+
+    /// <summary>The peer handed back messages (in <see cref="Peer.Returned"/>) for other peers to carry.</summary>
+    void TakeBack(Peer peer)
+    {
+        while (peer.Returned.TryDequeue(out Msg frame))
+        {
+            frame.Dispose();
+        }
+    }
 }
 
 /// <summary>How a socket picks the next incoming message from its peers. Runs only on the receiving thread.</summary>

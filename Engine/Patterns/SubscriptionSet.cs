@@ -78,12 +78,13 @@ internal sealed class SubscriptionSet
 
         lock (_gate)
         {
-            while (peer.TryTakeUnsent(out Msg stale))
+            // After a reconnect what was queued for the old connection is replaced by the full set.
+            // Only here is this thread the pipe's reader; an inproc pipe is read by the other socket.
+            if (peer.Persistent && !peer.IsInproc)
             {
-                stale.Dispose();
+                pipe.DiscardAll();
             }
 
-            pipe.DiscardAll();
             foreach ((byte[] topic, _) in _topics.Snapshot())
             {
                 Msg frame = Msg.Allocate(topic.Length + 1);

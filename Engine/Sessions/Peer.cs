@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Engine.Pipes;
 
@@ -15,15 +16,19 @@ namespace Engine.Sessions;
 [DebuggerDisplay("Peer {Address}")]
 internal sealed class Peer
 {
-    private Msg[] _unsent = Array.Empty<Msg>();
-    private int _unsentCount;
-
-    internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent)
+    internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent, bool inproc = false)
     {
         Address = address;
         Outbound = outbound;
         Inbound = inbound;
         Persistent = persistent;
+        IsInproc = inproc;
+        if (inproc)
+        {
+            // The other socket's waiters are wired in by the inproc link; no session loops here.
+            return;
+        }
+
         if (outbound is not null)
         {
             outbound.ReaderWaiter = SendLoopWaiter;
@@ -34,6 +39,9 @@ internal sealed class Peer
             inbound.WriterWaiter = ReceiveLoopWaiter;
         }
     }
+
+    /// <summary>An inproc peer: its pipes are read and written directly by another socket.</summary>
+    internal bool IsInproc { get; }
 
     /// <summary>The peer's address as we know it (the endpoint we connected to, or the accepted remote address).</summary>
     internal string Address { get; }
@@ -80,39 +88,35 @@ internal sealed class Peer
     /// <summary>True while a session's loops serve this peer.</summary>
     internal volatile bool SessionActive;
 
-    /// <summary>Number of frames taken from <see cref="Outbound"/> whose flush failed and that still wait to be sent.</summary>
-    internal int UnsentCount => _unsentCount;
+    /// <summary>True when messages written now will go out: a live connection, or an inproc link.</summary>
+    internal bool IsUp => SessionActive;
 
-    /// <summary>Session send loop: keeps frames that were read but not flushed, for the next connection or for re-routing.</summary>
-    internal void KeepUnsent(ReadOnlySpan<Msg> frames)
+    /// <summary>Messages handed back for re-routing; filled by the pipe's reader, emptied by the sending thread.</summary>
+    internal ConcurrentQueue<Msg> Returned { get; } = new();
+
+    /// <summary>
+    /// Moves everything not yet handed to a connection (the pipe's contents) into
+    /// <see cref="Returned"/>, in order. Only the pipe's current reader may call this: the session
+    /// after its loops ended, or the connector between connections.
+    /// </summary>
+    /// <returns>Whole messages handed back.</returns>
+    internal int ReturnPending()
     {
-        if (frames.IsEmpty)
+        int messages = 0;
+        if (Outbound is not null)
         {
-            return;
+            while (Outbound.TryRead(out Msg frame))
+            {
+                messages += frame._more ? 0 : 1;
+                Returned.Enqueue(frame);
+            }
+
+            Outbound.CommitRead();
         }
 
-        if (_unsent.Length < _unsentCount + frames.Length)
-        {
-            Array.Resize(ref _unsent, Math.Max(_unsentCount + frames.Length, 16));
-        }
-
-        frames.CopyTo(_unsent.AsSpan(_unsentCount));
-        _unsentCount += frames.Length;
+        return messages;
     }
 
-    /// <summary>Takes frames kept by <see cref="KeepUnsent"/>, oldest first. Only the peer's current owner calls this.</summary>
-    internal bool TryTakeUnsent(out Msg frame)
-    {
-        if (_unsentCount == 0)
-        {
-            frame = default;
-            return false;
-        }
-
-        frame = _unsent[0];
-        _unsentCount--;
-        Array.Copy(_unsent, 1, _unsent, 0, _unsentCount);
-        _unsent[_unsentCount] = default;
-        return true;
-    }
+    /// <summary>True when frames wait to be sent to this peer (reader's view).</summary>
+    internal bool HasPending => Outbound?.HasData ?? false;
 }

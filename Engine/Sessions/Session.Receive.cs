@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Engine.Buffers;
+using Engine.Diagnostics;
 using Engine.Lifetime;
 using Engine.Pipes;
 using Engine.Wire;
@@ -29,6 +30,7 @@ internal sealed partial class Session
     private byte[]? _pongContext;
     private int _pongLength;
     private int _pongPending;
+    private long _messagesReceived;
 
     private async Task ReceiveLoopAsync(Peer peer)
     {
@@ -45,7 +47,11 @@ internal sealed partial class Session
                 }
 
                 ReadOnlySequence<byte> buffer = read.Buffer;
+                Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+                long received = _messagesReceived;
                 SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
+                EngineMetrics.BytesReceived.Add(buffer.Slice(0, consumed).Length);
+                EngineMetrics.MessagesReceived.Add(_messagesReceived - received);
                 input.AdvanceTo(consumed, blocked ? consumed : buffer.End);
                 inbound?.Flush();
 
@@ -234,6 +240,7 @@ internal sealed partial class Session
 
         _stagedCount = 0;
         inbound.Write(ref frame);
+        _messagesReceived++;
     }
 
     private void HandleCommand(ReadOnlySequence<byte> body)
@@ -267,6 +274,7 @@ internal sealed partial class Session
             }
 
             SchedulePong(data[2..]);
+            OnRemoteTtl(System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(data) * 100);
         }
         else if (name.SequenceEqual(Commands.Error))
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Engine.Diagnostics;
 using Engine.Lifetime;
 using Engine.Pipes;
 using Engine.Wire;
@@ -9,16 +10,21 @@ namespace Engine.Sessions;
 
 internal sealed partial class Session
 {
-    /// <summary>Bytes encoded before a flush is forced, even if more messages wait: bounds buffered memory.</summary>
-    private const int FlushThreshold = 256 * 1024;
+    /// <summary>
+    /// Bytes encoded before a flush is forced, even if more messages wait. It bounds buffered memory
+    /// and, more importantly, what a connection that dies mid-flush can take with it: a batch whose
+    /// flush failed may be partly in the peer's hands, so it is never re-sent (that could deliver
+    /// twice); at most this much is of unknown fate, like the kernel's socket buffers.
+    /// </summary>
+    private const int FlushThreshold = 64 * 1024;
 
     private const int MaxBatchFrames = 1024;
 
     /// <summary>
     /// Takes whole batches from the outbound pipe, encodes them straight into the connection's
-    /// PipeWriter and flushes once per batch (one system call for many messages). Frames are
-    /// disposed only after their flush succeeded; a failed flush leaves them with the peer, to be
-    /// sent on the next connection or routed to another peer.
+    /// PipeWriter and flushes once per batch (one system call for many messages). What is still in
+    /// the pipe when the connection ends was never handed to it and can be re-routed without
+    /// duplicates; a batch whose flush failed is of unknown fate (counted, not re-sent).
     /// </summary>
     private async Task SendLoopAsync(Peer peer)
     {
@@ -30,13 +36,7 @@ internal sealed partial class Session
         bool midMessage = false;
         try
         {
-            if (_owner.Type == SocketType.XPub && _owner.Options.XPubWelcomeMessage is { } welcome)
-            {
-                Msg greeting = Msg.Copy(welcome);
-                Encode(output, ref greeting);
-                greeting.Dispose();
-                await output.FlushAsync().ConfigureAwait(false);
-            }
+            await SendGreetingMessagesAsync(output).ConfigureAwait(false);
 
             while (!_connection.IsAborted)
             {
@@ -62,6 +62,11 @@ internal sealed partial class Session
                     bytes += WritePong(output);
                 }
 
+                if (Volatile.Read(ref _pingPending) != 0)
+                {
+                    bytes += WritePing(output);
+                }
+
                 if (bytes > 0)
                 {
                     FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
@@ -69,6 +74,9 @@ internal sealed partial class Session
                     {
                         break;
                     }
+
+                    EngineMetrics.BytesSent.Add(bytes);
+                    EngineMetrics.MessagesSent.Add(CountMessages(batch.AsSpan(0, count)));
 
                     for (int i = 0; i < count; i++)
                     {
@@ -89,18 +97,17 @@ internal sealed partial class Session
         }
         finally
         {
-            // Not known to have reached the wire: keep them, in order, ahead of the pipe's contents.
-            peer.KeepUnsent(batch.AsSpan(0, count));
+            // Possibly partly delivered: re-sending could duplicate, so they count as in flight.
+            _inFlightAtEnd = CountMessages(batch.AsSpan(0, count));
+            for (int i = 0; i < count; i++)
+            {
+                batch[i].Dispose();
+            }
         }
     }
 
     private static bool TryTakeNext(Peer peer, MessagePipe? outbound, out Msg frame)
     {
-        if (peer.UnsentCount > 0)
-        {
-            return peer.TryTakeUnsent(out frame);
-        }
-
         if (outbound is not null)
         {
             return outbound.TryRead(out frame);
@@ -114,8 +121,8 @@ internal sealed partial class Session
     {
         Waiter waiter = peer.SendLoopWaiter;
         waiter.Prepare();
-        if ((outbound is not null && outbound.HasData) || Volatile.Read(ref _pongPending) != 0
-            || Volatile.Read(ref _violation) is not null || _connection.IsAborted || peer.UnsentCount > 0)
+        if ((outbound is not null && outbound.HasData) || Volatile.Read(ref _pongPending) != 0 || Volatile.Read(ref _pingPending) != 0
+            || Volatile.Read(ref _violation) is not null || _connection.IsAborted)
         {
             waiter.Cancel();
             return;
@@ -173,6 +180,50 @@ internal sealed partial class Session
         topic.CopyTo(span[(header + 1 + name.Length)..]);
         output.Advance(header + body);
         return header + body;
+    }
+
+    /// <summary>Hello (every socket type, option) and XPUB's welcome go out first on every new connection.</summary>
+    private async ValueTask SendGreetingMessagesAsync(PipeWriter output)
+    {
+        byte[]? hello = _owner.Options.HelloMessage;
+        byte[]? welcome = _owner.Type == SocketType.XPub ? _owner.Options.XPubWelcomeMessage : null;
+        if (hello is null && welcome is null)
+        {
+            return;
+        }
+
+        foreach (byte[]? message in new[] { hello, welcome })
+        {
+            if (message is not null)
+            {
+                Msg frame = Msg.Copy(message);
+                Encode(output, ref frame);
+                frame.Dispose();
+            }
+        }
+
+        await output.FlushAsync().ConfigureAwait(false);
+    }
+
+    private static long CountMessages(ReadOnlySpan<Msg> frames)
+    {
+        long messages = 0;
+        foreach (ref readonly Msg frame in frames)
+        {
+            messages += frame._more ? 0 : 1;
+        }
+
+        return messages;
+    }
+
+    private int WritePing(PipeWriter output)
+    {
+        Span<byte> span = output.GetSpan(FrameCodec.MaxHeaderSize + 16);
+        long ttl = (long)_owner.Options.HeartbeatTtl.TotalMilliseconds / 100;
+        int written = Commands.WritePing(span, (ushort)Math.Min(ttl, ushort.MaxValue), ReadOnlySpan<byte>.Empty);
+        output.Advance(written);
+        Volatile.Write(ref _pingPending, 0);
+        return written;
     }
 
     private int WritePong(PipeWriter output)

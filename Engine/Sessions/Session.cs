@@ -25,6 +25,7 @@ internal sealed partial class Session
     private readonly SlabAllocator _allocator = new();
     private Peer? _peer;
     private string? _violation;
+    private long _inFlightAtEnd;
     private bool _peerIs31;
 
     private static readonly TimeSpan ErrorFlushGrace = TimeSpan.FromMilliseconds(250);
@@ -45,6 +46,14 @@ internal sealed partial class Session
     internal void Abort(ShutdownReason reason, string? detail = null)
     {
         _connection.Abort(reason, detail);
+        try
+        {
+            _ended.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
         Peer? peer = _peer;
         peer?.SendLoopWaiter.Signal();
         peer?.ReceiveLoopWaiter.Signal();
@@ -100,6 +109,7 @@ internal sealed partial class Session
             _owner.OnPeerConnected();
             Task receiving = ReceiveLoopAsync(peer);
             Task sending = SendLoopAsync(peer);
+            StartHeartbeatsIfConfigured();
             await Task.WhenAny(receiving, sending).ConfigureAwait(false);
             string? violation = Volatile.Read(ref _violation);
             if (violation is not null)
@@ -113,10 +123,21 @@ internal sealed partial class Session
             await Task.WhenAll(receiving, sending).ConfigureAwait(false);
             peer.SessionActive = false;
             _owner.OnPeerDisconnected();
+            DeliverDisconnectMessage(peer);
+            if (_persistentPeer is not null)
+            {
+                // Our loops are done, so this thread is the pipe's reader: hand what never went out to the live peers.
+                _owner.HandBackIfUseful(peer);
+            }
 
             string reason = DescribeEnd();
             _owner.Monitor.Raise(
-                _connection.Reason == ShutdownReason.ProtocolViolation ? MonitorEventKind.ProtocolError : MonitorEventKind.Disconnected,
+                _connection.Reason switch
+                {
+                    ShutdownReason.ProtocolViolation => MonitorEventKind.ProtocolError,
+                    ShutdownReason.PeerDead => MonitorEventKind.PeerDead,
+                    _ => MonitorEventKind.Disconnected,
+                },
                 address,
                 reason);
             peer.CurrentSession = null;
@@ -133,11 +154,27 @@ internal sealed partial class Session
         }
         finally
         {
+            _ended.Cancel();
             DiscardPartialMessage();
             _allocator.Release();
             await _connection.DisposeAsync().ConfigureAwait(false);
             _owner.UntrackSession(this);
         }
+    }
+
+    /// <summary>The application asked to hear when a peer goes: a message in its inbound stream, after everything the peer sent.</summary>
+    private void DeliverDisconnectMessage(Peer peer)
+    {
+        byte[]? message = _owner.Options.DisconnectMessage;
+        if (message is null || peer.Inbound is null || _owner.Type is SocketType.Pub or SocketType.XPub)
+        {
+            return;
+        }
+
+        // The receive loop has ended: this thread is now the inbound pipe's only writer.
+        Msg frame = Msg.Copy(message);
+        peer.Inbound.Write(ref frame);
+        peer.Inbound.Flush();
     }
 
     /// <summary>Says why (ERROR) and closes; used when the socket type cannot take this peer.</summary>
@@ -169,9 +206,11 @@ internal sealed partial class Session
             ShutdownReason.SocketClosed => "socket closed",
             ShutdownReason.Disconnected => "disconnected",
             ShutdownReason.Unbound => "unbound",
+            ShutdownReason.PeerDead => "peer declared dead",
             _ => _connection.Reason.ToString(),
         };
-        return detail is null ? kind : $"{kind}: {detail}";
+        string text = detail is null ? kind : $"{kind}: {detail}";
+        return _inFlightAtEnd > 0 ? $"{text} ({_inFlightAtEnd} message(s) were being written and may not have arrived)" : text;
     }
 
     private static bool IsConnectionError(Exception e) =>

@@ -65,6 +65,7 @@ public abstract partial class MessageSocket
 
         Linger();
         _closing.Cancel();
+        CloseInproc();
         foreach (StreamConnector connector in connectors)
         {
             await connector.StopAsync().ConfigureAwait(false);
@@ -115,12 +116,13 @@ public abstract partial class MessageSocket
         foreach (Peer peer in _peers.Keys)
         {
             MessagePipe? outbound = peer.Outbound;
-            if (outbound is null)
+            if (outbound is null || peer.IsInproc)
             {
+                // Inproc messages are already in the other socket's reach; nothing to flush.
                 continue;
             }
 
-            bool queued = outbound.QueuedMessages > 0 || peer.UnsentCount > 0;
+            bool queued = outbound.QueuedMessages > 0;
             if (queued || (peer.SessionActive && !peer.SendIdle))
             {
                 return false;
@@ -130,13 +132,5 @@ public abstract partial class MessageSocket
         return true;
     }
 
-    private void DiscardQueued()
-    {
-        for (int i = 0; i < _stagedCount; i++)
-        {
-            _stagedFrames[i].Dispose();
-        }
-
-        _stagedCount = 0;
-    }
+    private void DiscardQueued() => DiscardStaged();
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Engine.Transport;
+using Engine.Transport.Inproc;
 
 namespace Engine.Sockets;
 
@@ -8,6 +9,8 @@ public abstract partial class MessageSocket
     private readonly object _endpointsGate = new();
     private readonly List<StreamListener> _listeners = new();
     private readonly List<StreamConnector> _connectors = new();
+    private readonly List<string> _inprocNames = new();
+    private readonly List<InprocLink> _inprocLinks = new();
 
     /// <summary>
     /// Listens on <paramref name="endpoint"/> (<c>tcp://host:port</c>, <c>tcp://*:0</c> for a free
@@ -21,7 +24,15 @@ public abstract partial class MessageSocket
         Endpoint parsed = Endpoint.Parse(endpoint);
         if (parsed.Transport == TransportKind.Inproc)
         {
-            throw new NotSupportedException("inproc:// endpoints are not available yet; use tcp:// or ipc://.");
+            InprocRegistry.Bind(this, parsed.Address);
+            lock (_endpointsGate)
+            {
+                _inprocNames.Add(parsed.Address);
+            }
+
+            Monitor.Raise(MonitorEventKind.Listening, parsed.ToString());
+            LastEndpoint = parsed.ToString();
+            return LastEndpoint;
         }
 
         StreamListener listener;
@@ -58,7 +69,9 @@ public abstract partial class MessageSocket
         Endpoint parsed = Endpoint.Parse(endpoint);
         if (parsed.Transport == TransportKind.Inproc)
         {
-            throw new NotSupportedException("inproc:// endpoints are not available yet; use tcp:// or ipc://.");
+            InprocLink link = InprocRegistry.Connect(this, parsed.Address);
+            AddInprocLink(link);
+            return;
         }
 
         if (parsed.Transport == TransportKind.Tcp && (parsed.Host == "*" || parsed.Port == 0))
@@ -83,6 +96,23 @@ public abstract partial class MessageSocket
     /// <summary>Stops listening on an endpoint given to (or returned by) <see cref="Bind"/>; accepted connections stay up.</summary>
     public void Unbind(string endpoint)
     {
+        if (Endpoint.Parse(endpoint) is { Transport: TransportKind.Inproc } inproc)
+        {
+            bool removed;
+            lock (_endpointsGate)
+            {
+                removed = _inprocNames.Remove(inproc.Address);
+            }
+
+            if (!removed)
+            {
+                throw new ArgumentException($"'{endpoint}' is not bound on this socket.", nameof(endpoint));
+            }
+
+            InprocRegistry.Unbind(this, inproc.Address);
+            return;
+        }
+
         StreamListener? listener;
         lock (_endpointsGate)
         {
@@ -107,6 +137,23 @@ public abstract partial class MessageSocket
     /// </summary>
     public void Disconnect(string endpoint)
     {
+        if (Endpoint.Parse(endpoint) is { Transport: TransportKind.Inproc } inproc)
+        {
+            InprocLink? link;
+            lock (_endpointsGate)
+            {
+                link = _inprocLinks.Find(l => l.Name == inproc.Address && l.ConnectingPeer.Persistent && _peers.ContainsKey(l.ConnectingPeer));
+            }
+
+            if (link is null)
+            {
+                throw new ArgumentException($"'{endpoint}' is not connected on this socket.", nameof(endpoint));
+            }
+
+            link.Break();
+            return;
+        }
+
         StreamConnector? connector;
         lock (_endpointsGate)
         {
@@ -124,5 +171,47 @@ public abstract partial class MessageSocket
 
         connector.StopAsync().GetAwaiter().GetResult();
         DetachPeer(connector.Peer);
+    }
+}
+
+public abstract partial class MessageSocket
+{
+    internal void AddInprocLink(InprocLink link)
+    {
+        lock (_endpointsGate)
+        {
+            _inprocLinks.Add(link);
+        }
+    }
+
+    internal void ForgetInprocLink(InprocLink link)
+    {
+        lock (_endpointsGate)
+        {
+            _inprocLinks.Remove(link);
+        }
+    }
+
+    /// <summary>Unbinds inproc names and breaks every inproc link; what the peers queued for us is still theirs to reroute.</summary>
+    private void CloseInproc()
+    {
+        string[] names;
+        InprocLink[] links;
+        lock (_endpointsGate)
+        {
+            names = _inprocNames.ToArray();
+            links = _inprocLinks.ToArray();
+            _inprocNames.Clear();
+        }
+
+        foreach (string name in names)
+        {
+            InprocRegistry.Unbind(this, name);
+        }
+
+        foreach (InprocLink link in links)
+        {
+            link.Break();
+        }
     }
 }

@@ -8,10 +8,29 @@ public abstract partial class MessageSocket
     private Msg[] _stagedFrames = new Msg[4];
     private int _stagedCount;
 
+    // Who may touch the send strategy right now: the application's sending thread, or the
+    // background rescue that re-routes a departed peer's messages while the application is not
+    // sending. One compare-and-swap per send; the rescue never blocks the sender for long.
+    private int _sendGate;
+    private int _rescueRunning;
+
     /// <summary>Sends (or stages) one frame; the core of <see cref="ISendSocket.TrySend"/>.</summary>
     private protected bool TrySendFrame(ref Msg frame, TimeSpan timeout)
     {
         ThrowIfDisposed();
+        EnterSend();
+        try
+        {
+            return TrySendFrameEntered(ref frame, timeout);
+        }
+        finally
+        {
+            ExitSend();
+        }
+    }
+
+    private bool TrySendFrameEntered(ref Msg frame, TimeSpan timeout)
+    {
         if (Volatile.Read(ref _sendCommandsPending) != 0)
         {
             ApplySendCommands();
@@ -24,7 +43,18 @@ public abstract partial class MessageSocket
         }
 
         Span<Msg> staged = _stagedFrames.AsSpan(0, _stagedCount);
-        if (_sender!.TrySend(staged, ref frame))
+        bool sent;
+        try
+        {
+            sent = _sender!.TrySend(staged, ref frame);
+        }
+        catch
+        {
+            DiscardStaged();
+            throw;
+        }
+
+        if (sent)
         {
             _stagedCount = 0;
             return true;
@@ -32,6 +62,27 @@ public abstract partial class MessageSocket
 
         return timeout != TimeSpan.Zero && SendBlocking(ref frame, SocketOptions.ToMilliseconds(timeout));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EnterSend()
+    {
+        if (Interlocked.CompareExchange(ref _sendGate, 1, 0) != 0)
+        {
+            EnterSendContended();
+        }
+    }
+
+    private void EnterSendContended()
+    {
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref _sendGate, 1, 0) != 0)
+        {
+            spin.SpinOnce();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExitSend() => Volatile.Write(ref _sendGate, 0);
 
     private void Stage(ref Msg frame)
     {
@@ -43,6 +94,17 @@ public abstract partial class MessageSocket
         _stagedFrames[_stagedCount++] = Msg.Take(ref frame);
     }
 
+    private void DiscardStaged()
+    {
+        for (int i = 0; i < _stagedCount; i++)
+        {
+            _stagedFrames[i].Dispose();
+        }
+
+        _stagedCount = 0;
+    }
+
+    /// <summary>Waits for room while holding the send gate; commands (new peers, taken-back messages) are applied here.</summary>
     private bool SendBlocking(ref Msg frame, int timeoutMs)
     {
         long deadline = timeoutMs < 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs;
@@ -99,13 +161,7 @@ public abstract partial class MessageSocket
         {
             while (true)
             {
-                _sendWaiter.Prepare();
-                ApplySendCommands();
-                if (_sender!.HasRoom() || IsDisposed)
-                {
-                    _sendWaiter.Cancel();
-                }
-                else
+                if (!PrepareToWaitForRoom())
                 {
                     await _sendWaiter.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
@@ -120,6 +176,77 @@ public abstract partial class MessageSocket
         {
             // Sent frames were taken (empty); a canceled one is the socket's to dispose.
             frame.Dispose();
+        }
+    }
+
+    /// <returns>True when there may be room now (do not wait).</returns>
+    private bool PrepareToWaitForRoom()
+    {
+        EnterSend();
+        try
+        {
+            _sendWaiter.Prepare();
+            ApplySendCommands();
+            if (_sender!.HasRoom() || IsDisposed)
+            {
+                _sendWaiter.Cancel();
+                return true;
+            }
+
+            return false;
+        }
+        finally
+        {
+            ExitSend();
+        }
+    }
+
+    /// <summary>
+    /// Applies pending peer commands and routes taken-back messages when the application is not
+    /// sending: a departed peer's messages must reach the live peers even if nobody calls Send.
+    /// </summary>
+    private void ScheduleRescue()
+    {
+        if (_sender is not null && Interlocked.Exchange(ref _rescueRunning, 1) == 0)
+        {
+            _ = RescueAsync();
+        }
+    }
+
+    private async Task RescueAsync()
+    {
+        int delayMs = 1;
+        try
+        {
+            while (!IsDisposed)
+            {
+                bool done = false;
+                if (Interlocked.CompareExchange(ref _sendGate, 1, 0) == 0)
+                {
+                    try
+                    {
+                        ApplySendCommands();
+                        done = _sender!.TryFlushRequeued() && Volatile.Read(ref _sendCommandsPending) == 0;
+                    }
+                    finally
+                    {
+                        ExitSend();
+                    }
+                }
+
+                if (done)
+                {
+                    return;
+                }
+
+                // The sender holds the gate (it will apply the commands itself) or no peer has room yet.
+                await Task.Delay(delayMs).ConfigureAwait(false);
+                delayMs = Math.Min(delayMs * 2, 50);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _rescueRunning, 0);
         }
     }
 }

@@ -97,7 +97,12 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         }
     }
 
-    internal void OnPeerConnected() => Interlocked.Increment(ref _connectedCount);
+    internal void OnPeerConnected()
+    {
+        Interlocked.Increment(ref _connectedCount);
+        // A sender waiting for a live peer (Immediate, or re-routing) can go now.
+        _sendWaiter.Wake();
+    }
 
     internal void OnPeerDisconnected() => Interlocked.Decrement(ref _connectedCount);
 
@@ -130,10 +135,28 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         return peer;
     }
 
+    internal Waiter SendWaiter => _sendWaiter;
+
+    internal Waiter ReceiveWaiter => _receiveWaiter;
+
+    internal bool NeedsOutboundPipes => UsesOutbound;
+
+    internal bool NeedsInboundPipes => UsesInbound;
+
+    internal bool AttachesOnConnect => AttachOnConnect;
+
+    /// <summary>A peer over inproc: the pipes are shared with the other socket, which wired their waiters.</summary>
+    internal Peer CreateInprocPeer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent)
+    {
+        var peer = new Peer(address, outbound, inbound, persistent, inproc: true);
+        _peers.TryAdd(peer, 0);
+        return peer;
+    }
+
     internal void AttachPeer(Peer peer)
     {
         peer.Attached = true;
-        Enqueue(new PeerCommand(peer, attach: true));
+        Enqueue(new PeerCommand(peer, PeerCommandKind.Attach));
     }
 
     internal void DetachPeer(Peer peer)
@@ -142,17 +165,65 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         ReleaseRoutingId(peer);
         if (peer.Attached)
         {
-            Enqueue(new PeerCommand(peer, attach: false));
+            Enqueue(new PeerCommand(peer, PeerCommandKind.Detach));
         }
+    }
+
+    /// <summary>True for the load-balancing types that hand a departed peer's messages to the others.</summary>
+    internal bool ReroutesOnDisconnect => Options.RerouteOnDisconnect && Type is SocketType.Push or SocketType.Dealer;
+
+    /// <summary>
+    /// Called by a connecting peer's current pipe reader (its session as it ends, or its connector
+    /// between attempts): when another peer is up, hands everything queued for this one to the
+    /// sending thread to route elsewhere. With no peer up the messages stay and wait.
+    /// </summary>
+    internal void HandBackIfUseful(Peer peer)
+    {
+        if (!ReroutesOnDisconnect || ConnectedCount == 0 || !peer.HasPending)
+        {
+            return;
+        }
+
+        if (peer.ReturnPending() > 0)
+        {
+            Enqueue(new PeerCommand(peer, PeerCommandKind.TakeBack));
+        }
+    }
+
+    private void OnRerouted(int messages)
+    {
+        EngineMetrics.Rerouted.Add(messages);
+        Monitor.Raise(MonitorEventKind.MessagesRerouted, LastEndpoint ?? Type.ToString(), $"{messages} message(s) re-routed from a departed peer");
+    }
+
+    /// <summary>The balancer PUSH and DEALER use: it skips peers that are down while some peer is up.</summary>
+    private protected static LoadBalancer CreateBalancer(SocketOptions options, MessageSocket socket)
+    {
+        var balancer = new LoadBalancer(() => options.Immediate || (options.RerouteOnDisconnect && socket.ConnectedCount > 0));
+        balancer.OnRerouted = socket.OnRerouted;
+        return balancer;
     }
 
     private void Enqueue(PeerCommand command)
     {
+        if (command.Kind == PeerCommandKind.TakeBack)
+        {
+            _sendCommands.Enqueue(command);
+            Interlocked.Increment(ref _sendCommandsPending);
+            _sendWaiter.Wake();
+            ScheduleRescue();
+            return;
+        }
+
         if (_sender is not null)
         {
             _sendCommands.Enqueue(command);
             Interlocked.Increment(ref _sendCommandsPending);
             _sendWaiter.Wake();
+            if (command.Kind == PeerCommandKind.Detach && ReroutesOnDisconnect)
+            {
+                ScheduleRescue();
+            }
         }
 
         if (_receiver is not null)
@@ -174,13 +245,17 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         while (_sendCommands.TryDequeue(out PeerCommand command))
         {
             Interlocked.Decrement(ref _sendCommandsPending);
-            if (command.Attach)
+            switch (command.Kind)
             {
-                _sender!.Attach(command.Peer);
-            }
-            else
-            {
-                _sender!.Detach(command.Peer);
+                case PeerCommandKind.Attach:
+                    _sender!.Attach(command.Peer);
+                    break;
+                case PeerCommandKind.Detach:
+                    _sender!.Detach(command.Peer);
+                    break;
+                default:
+                    _sender!.TakeBack(command.Peer);
+                    break;
             }
         }
     }
@@ -190,7 +265,7 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         while (_receiveCommands.TryDequeue(out PeerCommand command))
         {
             Interlocked.Decrement(ref _receiveCommandsPending);
-            if (command.Attach)
+            if (command.Kind == PeerCommandKind.Attach)
             {
                 _receiver!.Attach(command.Peer);
             }
@@ -201,16 +276,12 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         }
     }
 
-    private readonly struct PeerCommand
+    private enum PeerCommandKind : byte
     {
-        internal PeerCommand(Peer peer, bool attach)
-        {
-            Peer = peer;
-            Attach = attach;
-        }
-
-        internal Peer Peer { get; }
-
-        internal bool Attach { get; }
+        Attach,
+        Detach,
+        TakeBack,
     }
+
+    private readonly record struct PeerCommand(Peer Peer, PeerCommandKind Kind);
 }

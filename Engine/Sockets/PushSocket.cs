@@ -10,7 +10,7 @@ public sealed class PushSocket : MessageSocket, ISendSocket
 {
     /// <summary>A PUSH socket with the given options (or the defaults).</summary>
     public PushSocket(SocketOptions? options = null)
-        : base(SocketType.Push, options, new LoadBalancer(), receiver: null)
+        : base(SocketType.Push, options, static (o, socket) => (CreateBalancer(o, socket), null))
     {
     }
 

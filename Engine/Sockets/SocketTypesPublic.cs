@@ -29,7 +29,7 @@ public sealed class DealerSocket : MessageSocket, ISendSocket, IReceiveSocket
 {
     /// <summary>A DEALER socket with the given options (or the defaults).</summary>
     public DealerSocket(SocketOptions? options = null)
-        : base(SocketType.Dealer, options, new LoadBalancer(), new FairQueue())
+        : base(SocketType.Dealer, options, static (o, socket) => (CreateBalancer(o, socket), new FairQueue()))
     {
     }
 

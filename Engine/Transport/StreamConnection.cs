@@ -73,8 +73,25 @@ internal sealed class StreamConnection : IAsyncDisposable
         }
 
         _detail = detail;
-        Input.CancelPendingRead();
-        Output.CancelPendingFlush();
+        // The session may have ended on its own (peer closed) and completed the pipes between our
+        // CompareExchange and here: a completed pipe has no pending read or flush left to cancel,
+        // and cancelling it throws ObjectDisposedException (its token source is disposed).
+        try
+        {
+            Input.CancelPendingRead();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        try
+        {
+            Output.CancelPendingFlush();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
         try
         {
             _socket.Shutdown(SocketShutdown.Both);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Engine.Diagnostics;
 using Engine.Lifetime;
 using Engine.Sessions;
 using Engine.Sockets;
@@ -82,6 +83,10 @@ internal sealed class StreamConnector
                 break;
             }
 
+            // Between connections this loop is the pipe's only reader: if another peer is up, it
+            // should carry what waits here rather than let it sit until we are back.
+            _owner.HandBackIfUseful(Peer);
+            EngineMetrics.Reconnects.Add(1);
             TimeSpan wait = Jitter(delay);
             _owner.Monitor.Raise(MonitorEventKind.ConnectRetried, address, failure is null ? $"retry in {wait.TotalMilliseconds:0} ms" : $"{failure}; retry in {wait.TotalMilliseconds:0} ms");
             try
