@@ -117,6 +117,8 @@ internal sealed partial class Session
                 Abort(_connection.Reason);
             }
 
+            // The quiet period a drain waits out for a foreign peer counts from the connection.
+            Volatile.Write(ref peer.LastReceivedTicks, Environment.TickCount64);
             peer.SessionActive = true;
             _owner.OnPeerConnected();
             Task receiving = ReceiveLoopAsync(peer);
