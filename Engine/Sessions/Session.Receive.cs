@@ -20,6 +20,12 @@ internal sealed partial class Session
 
     private const int MaxCommandSize = 64 * 1024;
 
+    /// <summary>
+    /// Frames at least this long are handed out as views of the receive buffer. Shorter ones are
+    /// copied into a slab: for a few dozen bytes the copy costs less than finding the segment.
+    /// </summary>
+    private const int ZeroCopyThreshold = 64;
+
     // Receive-loop-only state: a frame whose body is still arriving, and the frames of a multipart
     // message that is not complete yet (never visible to the application until its last frame).
     private Msg _partial;
@@ -172,6 +178,16 @@ internal sealed partial class Session
             }
 
             int length = (int)size;
+            if (length >= ZeroCopyThreshold && reader.UnreadSpan.Length >= length
+                && SlabMemoryPool.TryShare(reader.UnreadSequence.First[..length], out Msg shared))
+            {
+                // The whole body is inside one receive segment: hand out a view of it, no copy.
+                reader.Advance(length);
+                shared._more = more;
+                Deliver(ref shared, inbound);
+                continue;
+            }
+
             Msg frame = _allocator.Allocate(length);
             if (reader.Remaining >= length)
             {
