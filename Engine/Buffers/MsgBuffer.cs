@@ -13,6 +13,7 @@ namespace Engine.Buffers;
 internal sealed class MsgBuffer
 {
     private int _references;
+    private SlabMemoryPool.SegmentOwner? _segment;
 
     internal MsgBuffer(byte[] array, bool isSlab)
     {
@@ -27,6 +28,12 @@ internal sealed class MsgBuffer
     internal bool IsSlab { get; }
 
     internal int References => Volatile.Read(ref _references);
+
+    /// <summary>True once this buffer has served as a receive segment (frames over it were not copied).</summary>
+    internal bool HasServedAsSegment => _segment is not null;
+
+    /// <summary>This buffer as a PipeReader segment (created once, reused with the buffer).</summary>
+    internal SlabMemoryPool.SegmentOwner Segment => _segment ??= new SlabMemoryPool.SegmentOwner(this);
 
     internal void Reset(int references)
     {

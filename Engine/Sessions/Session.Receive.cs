@@ -20,6 +20,12 @@ internal sealed partial class Session
 
     private const int MaxCommandSize = 64 * 1024;
 
+    /// <summary>
+    /// Frames at least this long are handed out as views of the receive buffer. Shorter ones are
+    /// copied into a slab: for a few dozen bytes the copy costs less than finding the segment.
+    /// </summary>
+    private const int ZeroCopyThreshold = 64;
+
     // Receive-loop-only state: a frame whose body is still arriving, and the frames of a multipart
     // message that is not complete yet (never visible to the application until its last frame).
     private Msg _partial;
@@ -47,7 +53,9 @@ internal sealed partial class Session
                 }
 
                 ReadOnlySequence<byte> buffer = read.Buffer;
-                Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+                long now = Environment.TickCount64;
+                Volatile.Write(ref _lastReceivedTicks, now);
+                Volatile.Write(ref peer.LastReceivedTicks, now);
                 long received = _messagesReceived;
                 SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
                 EngineMetrics.BytesReceived.Add(buffer.Slice(0, consumed).Length);
@@ -170,6 +178,16 @@ internal sealed partial class Session
             }
 
             int length = (int)size;
+            if (length >= ZeroCopyThreshold && reader.UnreadSpan.Length >= length
+                && SlabMemoryPool.TryShare(reader.UnreadSequence.First[..length], out Msg shared))
+            {
+                // The whole body is inside one receive segment: hand out a view of it, no copy.
+                reader.Advance(length);
+                shared._more = more;
+                Deliver(ref shared, inbound);
+                continue;
+            }
+
             Msg frame = _allocator.Allocate(length);
             if (reader.Remaining >= length)
             {
@@ -275,6 +293,25 @@ internal sealed partial class Session
 
             SchedulePong(data[2..]);
             OnRemoteTtl(System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(data) * 100);
+        }
+        else if (name.SequenceEqual(Commands.Drain))
+        {
+            // The peer is draining: stop routing to it; the send loop answers DRAINED once nothing more can go to it.
+            _peer!.DrainRequested = true;
+            _owner.OnPeerDraining(_peer);
+            _peer.SendLoopWaiter.Signal();
+        }
+        else if (name.SequenceEqual(Commands.Drained))
+        {
+            // Everything it will ever send us is in hand: make it visible before saying the stream ended.
+            if (_stagedCount > 0)
+            {
+                throw new ProtocolViolationException(ProtocolError.UnexpectedCommand, "DRAINED inside a multipart message");
+            }
+
+            _peer!.Inbound?.Flush();
+            _peer.EndOfStream = true;
+            _owner.OnPeerEnded();
         }
         else if (name.SequenceEqual(Commands.Error))
         {
