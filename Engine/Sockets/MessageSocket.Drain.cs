@@ -34,6 +34,21 @@ public abstract partial class MessageSocket
     /// <summary>True for sockets that take input the application reads (drained first by <see cref="Drain.AllAsync"/>).</summary>
     internal bool HasInput => _receiver is not null;
 
+    /// <summary>Messages queued in every open socket's pipes, for the queue-depth gauge.</summary>
+    internal static long TotalQueued()
+    {
+        long total = 0;
+        foreach (MessageSocket socket in Live.Keys)
+        {
+            foreach (Peer peer in socket._peers.Keys)
+            {
+                total += (peer.Inbound?.QueuedMessages ?? 0) + (peer.Outbound?.QueuedMessages ?? 0);
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>Send loops add what they flushed, per batch.</summary>
     internal void CountFlushed(long messages) => Interlocked.Add(ref _flushedMessages, messages);
 
