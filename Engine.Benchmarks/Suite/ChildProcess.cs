@@ -12,6 +12,10 @@ internal sealed class ChildProcess : IDisposable
 {
     private static readonly ConcurrentDictionary<ChildProcess, byte> s_live = new();
 
+    // Taken by Start and by the exit handlers, so no child can be started after they killed the rest.
+    private static readonly object s_startGate = new();
+    private static bool s_exiting;
+
     private readonly Process _process;
     private readonly List<string> _errors = new();
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
@@ -51,8 +55,17 @@ internal sealed class ChildProcess : IDisposable
                 }
             }
         };
-        s_live.TryAdd(this, 0);
-        _process.Start();
+        lock (s_startGate)
+        {
+            if (s_exiting)
+            {
+                throw new InvalidOperationException("the suite is exiting");
+            }
+
+            s_live.TryAdd(this, 0);
+            _process.Start();
+        }
+
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
@@ -135,6 +148,11 @@ internal sealed class ChildProcess : IDisposable
 
     private static void KillAll()
     {
+        lock (s_startGate)
+        {
+            s_exiting = true;
+        }
+
         foreach (ChildProcess child in s_live.Keys)
         {
             child.Kill();
