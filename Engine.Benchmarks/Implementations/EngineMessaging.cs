@@ -55,6 +55,11 @@ internal sealed class EngineMessaging : IMessaging
 
     private sealed class Source(PullSocket pull) : IMessageSource
     {
+        public TimeSpan Timeout
+        {
+            set => pull.Options.ReceiveTimeout = value;
+        }
+
         public int Receive()
         {
             Msg frame = pull.Receive();

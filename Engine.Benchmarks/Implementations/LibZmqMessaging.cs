@@ -82,6 +82,11 @@ internal sealed class LibZmqMessaging : IMessaging
 
     private sealed class Source(ZmqSocket pull, byte[] buffer) : IMessageSource
     {
+        public TimeSpan Timeout
+        {
+            set => pull.SetOption(LibZmq.ZMQ_RCVTIMEO, (int)value.TotalMilliseconds);
+        }
+
         public int Receive() => pull.ReceiveInto(buffer, out _);
 
         public void Dispose() => pull.Dispose();

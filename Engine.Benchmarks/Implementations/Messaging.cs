@@ -36,8 +36,11 @@ internal interface IMessageSink : IDisposable
 /// <summary>The receiving end of a throughput run.</summary>
 internal interface IMessageSource : IDisposable
 {
+    /// <summary>How long <see cref="Receive"/> waits; <see cref="Messaging.Timeout"/> until changed.</summary>
+    TimeSpan Timeout { set; }
+
     /// <summary>Receives the next message and returns its size.</summary>
-    /// <exception cref="TimeoutException">Nothing arrived within the run's receive timeout.</exception>
+    /// <exception cref="TimeoutException">Nothing arrived within <see cref="Timeout"/>.</exception>
     int Receive();
 }
 

@@ -108,13 +108,19 @@ internal sealed class NetMQMessaging : IMessaging
     private sealed class Source(PullSocket pull) : IMessageSource
     {
         private Msg _msg;
+        private TimeSpan _timeout = Messaging.Timeout;
+
+        public TimeSpan Timeout
+        {
+            set => _timeout = value;
+        }
 
         public int Receive()
         {
             _msg.InitEmpty();
-            if (!pull.TryReceive(ref _msg, Messaging.Timeout))
+            if (!pull.TryReceive(ref _msg, _timeout))
             {
-                throw new TimeoutException($"NetMQ received nothing within {Messaging.Timeout}.");
+                throw new TimeoutException($"NetMQ received nothing within {_timeout}.");
             }
 
             int size = _msg.Size;

@@ -219,7 +219,17 @@ internal sealed class RawMessaging : IMessaging
 
         private void Read()
         {
-            int read = socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
+            int read = socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None, out SocketError error);
+            if (error == SocketError.TimedOut || error == SocketError.WouldBlock)
+            {
+                throw new TimeoutException($"nothing received within {socket.ReceiveTimeout} ms");
+            }
+
+            if (error != SocketError.Success)
+            {
+                throw new SocketException((int)error);
+            }
+
             if (read == 0)
             {
                 throw new EndOfStreamException("the peer closed the connection");
@@ -252,6 +262,11 @@ internal sealed class RawMessaging : IMessaging
     private sealed class Source(LazyAccept accept) : IMessageSource
     {
         private FrameReader? _reader;
+
+        public TimeSpan Timeout
+        {
+            set => accept.Connection.ReceiveTimeout = (int)value.TotalMilliseconds;
+        }
 
         public int Receive() => (_reader ??= new FrameReader(accept.Connection)).ReadFrame();
 

@@ -5,14 +5,15 @@ using Engine.Benchmarks.Implementations;
 namespace Engine.Benchmarks.Peers;
 
 /// <summary>What a receiver measured: messages in the measured window, its length and the process CPU spent in it.</summary>
-internal readonly record struct ThroughputResult(long Messages, double Seconds, ResourceUsage Usage, int Size)
+/// <param name="EndedBy">count, marker (the sender's empty end message) or idle (nothing came for a while: the sender lost its last messages).</param>
+internal readonly record struct ThroughputResult(long Messages, double Seconds, ResourceUsage Usage, int Size, string EndedBy)
 {
     internal double MessagesPerSecond => Seconds > 0 ? Messages / Seconds : 0;
 
     /// <summary>The receiver's last line: <c>msgs_per_s=... mb_per_s=... cpu_ns_per_msg=...</c>.</summary>
     internal void Print()
     {
-        Console.WriteLine(Invariant($"messages={Messages} seconds={Seconds:0.000} {Runs.PerMessage(Usage, Messages)}"));
+        Console.WriteLine(Invariant($"messages={Messages} seconds={Seconds:0.000} ended_by={EndedBy} {Runs.PerMessage(Usage, Messages)}"));
         Console.WriteLine(Invariant($"msgs_per_s={MessagesPerSecond:0} mb_per_s={MessagesPerSecond * Size / 1e6:0.0} cpu_ns_per_msg={Usage.Cpu.TotalNanoseconds / Math.Max(1, Messages):0}"));
     }
 
@@ -25,6 +26,9 @@ internal static class Runs
     /// <summary>How often (in messages) the loops look at the clock: rarely enough to cost nothing, often enough for 64 KiB messages.</summary>
     private const int ClockEvery = 64;
 
+    /// <summary>How long a timed run's receiver waits for more before it takes the sender as gone (see <see cref="Receive"/>).</summary>
+    private static readonly TimeSpan IdleEnd = TimeSpan.FromSeconds(2);
+
     /// <summary><c>cpu_ns_per_msg=... switches_per_msg=...</c> for a window of <paramref name="messages"/>.</summary>
     internal static string PerMessage(ResourceUsage used, long messages) =>
         string.Create(CultureInfo.InvariantCulture, $"cpu_ns_per_msg={used.Cpu.TotalNanoseconds / Math.Max(1, messages):0} switches_per_msg={(double)used.Switches / Math.Max(1, messages):0.00000} voluntary_switches={used.VoluntarySwitches} involuntary_switches={used.InvoluntarySwitches}");
@@ -35,12 +39,24 @@ internal static class Runs
     /// Receives until <see cref="PeerArguments.Count"/> messages arrived or the end marker came; the
     /// window starts at the first message, or once <see cref="PeerArguments.Warmup"/> seconds after it.
     /// </summary>
+    /// <remarks>
+    /// A timed run (no count) normally ends with the sender's end marker. A sender whose close loses
+    /// its last messages (NetMQ's does now and then, linger or not) would leave the receiver waiting,
+    /// so such a run also ends once nothing has arrived for <see cref="IdleEnd"/>: the window then
+    /// ends at the last message that did arrive, and the output says <c>ended_by=idle</c>.
+    /// </remarks>
     internal static ThroughputResult Receive(IMessageSource source, PeerArguments a)
     {
         bool endMarker = a.EndMarkerAllowed;
         if (source.Receive() == 0 && endMarker)
         {
-            return new ThroughputResult(0, 0, default, a.Size);
+            return new ThroughputResult(0, 0, default, a.Size, "marker");
+        }
+
+        bool timed = a.Count == 0;
+        if (timed)
+        {
+            source.Timeout = IdleEnd;
         }
 
         long received = 1;
@@ -50,33 +66,47 @@ internal static class Runs
         long windowFirst = received;
         ResourceUsage usageStart = ResourceUsage.Now();
         bool measuring = warmupTicks == 0;
-        long count = a.Count == 0 ? long.MaxValue : a.Count;
-        while (received < count)
+        long count = timed ? long.MaxValue : a.Count;
+        string endedBy = "count";
+        try
         {
-            int size = source.Receive();
-            if (size == 0 && endMarker)
+            while (received < count)
             {
-                break;
-            }
-
-            received++;
-            if (!measuring && received % ClockEvery == 0)
-            {
-                long now = Stopwatch.GetTimestamp();
-                if (now - first >= warmupTicks)
+                int size = source.Receive();
+                if (size == 0 && endMarker)
                 {
-                    measuring = true;
-                    windowStart = now;
-                    windowFirst = received;
-                    usageStart = ResourceUsage.Now();
+                    endedBy = "marker";
+                    break;
+                }
+
+                received++;
+                if (!measuring && received % ClockEvery == 0)
+                {
+                    long now = Stopwatch.GetTimestamp();
+                    if (now - first >= warmupTicks)
+                    {
+                        measuring = true;
+                        windowStart = now;
+                        windowFirst = received;
+                        usageStart = ResourceUsage.Now();
+                    }
                 }
             }
         }
+        catch (TimeoutException) when (timed)
+        {
+            endedBy = "idle";
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message} (after {received} of {count} messages)", e);
+        }
 
-        long end = Stopwatch.GetTimestamp();
+        // After an idle end the last message came one timeout ago (the idle CPU is next to nothing).
+        long end = Stopwatch.GetTimestamp() - (endedBy == "idle" ? SecondsToTicks(IdleEnd.TotalSeconds) : 0);
         ResourceUsage used = ResourceUsage.Now() - usageStart;
         // When the run ended inside the warm-up, the whole run is the window.
-        return new ThroughputResult(received - windowFirst, (double)(end - windowStart) / Stopwatch.Frequency, used, a.Size);
+        return new ThroughputResult(received - windowFirst, (double)Math.Max(0, end - windowStart) / Stopwatch.Frequency, used, a.Size, endedBy);
     }
 
     /// <summary>Sends <see cref="PeerArguments.Count"/> messages or for <see cref="PeerArguments.Duration"/> seconds; a timed run ends with the end marker.</summary>

@@ -75,14 +75,14 @@ internal sealed class ChildProcess : IDisposable
 
     internal int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
-    /// <summary>The last lines the child wrote to stderr, for a failure report.</summary>
+    /// <summary>What the child said went wrong (the exception line of stderr, else its last line), for a failure report.</summary>
     internal string ErrorTail
     {
         get
         {
             lock (_errors)
             {
-                return string.Join(" | ", _errors.TakeLast(3));
+                return _errors.FirstOrDefault(line => line.Contains("Exception", StringComparison.Ordinal)) ?? _errors.LastOrDefault() ?? "";
             }
         }
     }
@@ -127,6 +127,15 @@ internal sealed class ChildProcess : IDisposable
         // The parameterless wait returns once the redirected streams have been read to their end.
         _process.WaitForExit();
         return true;
+    }
+
+    /// <summary>A value the child printed as <c>key=value</c>, or null.</summary>
+    internal string? Text(string key)
+    {
+        lock (_values)
+        {
+            return _values.GetValueOrDefault(key);
+        }
     }
 
     /// <summary>A number the child printed as <c>key=value</c>, or null.</summary>

@@ -22,9 +22,11 @@ internal sealed class Report(IReadOnlyList<RowResult> rows, SuiteOptions options
             return $"{what}: FAILED {r.Error}";
         }
 
+        string note = r.Note is null ? "" : $" (note: {r.Note})";
+
         return r.Spec.IsThroughput
-            ? $"{what}: {Rate(r.MessagesPerSecond)} msgs/s, {Number(r.MegabytesPerSecond)} MB/s, {Number(r.CpuNsPerMessage)} ns CPU/msg, {Switches(r.SwitchesPerMessage)} switches/msg"
-            : $"{what}: p50 {Micro(r.RttP50)} us, p99 {Micro(r.RttP99)} us, mean {Micro(r.RttMean)} us, {Number(r.CpuNsPerMessage)} ns CPU/round trip, {Switches(r.SwitchesPerMessage)} switches/round trip";
+            ? $"{what}: {Rate(r.MessagesPerSecond)} msgs/s, {Number(r.MegabytesPerSecond)} MB/s, {Number(r.CpuNsPerMessage)} ns CPU/msg, {Switches(r.SwitchesPerMessage)} switches/msg{note}"
+            : $"{what}: p50 {Micro(r.RttP50)} us, p99 {Micro(r.RttP99)} us, mean {Micro(r.RttMean)} us, {Number(r.CpuNsPerMessage)} ns CPU/round trip, {Switches(r.SwitchesPerMessage)} switches/round trip{note}";
     }
 
     internal string Markdown()
@@ -32,7 +34,7 @@ internal sealed class Report(IReadOnlyList<RowResult> rows, SuiteOptions options
         var text = new StringBuilder();
         string mode = options.Quick ? "`--quick`" : "full";
         text.AppendLine(Invariant($"Measured {machine.Describe()}."));
-        text.AppendLine(Invariant($"Mode {mode}: {(options.Repetitions == 1 ? "one run" : $"median of {options.Repetitions} runs")} per row, {options.Duration:0.0} s measured after {options.Warmup:0.0} s warm-up; suite took {elapsed.TotalSeconds:0} s."));
+        text.AppendLine(Invariant($"Mode {mode}: {(options.Repetitions == 1 ? "one run" : $"median of {options.Repetitions} runs")} per row, {options.Duration:0.##} s measured after {options.Warmup:0.##} s warm-up; suite took {elapsed.TotalSeconds:0} s."));
         text.AppendLine("tcp: sender and receiver in separate processes over 127.0.0.1; inproc: one process. Throughput = PUSH -> PULL, payload bytes only; round trip = REQ/REP (raw: socket ping-pong), microseconds.");
         text.AppendLine("CPU = user + system time of both sides' processes per message (per round trip); switches = their context switches per message (thread hand-offs and preemptions).");
         text.AppendLine("Ratios: throughput over the reference's (higher is better); round trip = mean over the reference's mean (lower is better).");
@@ -63,6 +65,12 @@ internal sealed class Report(IReadOnlyList<RowResult> rows, SuiteOptions options
         }
 
         AppendTable(text, table, numericColumns: 4);
+        foreach (RowResult r in rows.Where(r => r.Note is not null))
+        {
+            text.AppendLine();
+            text.AppendLine($"Note, {r.Spec.Transport} {r.Spec.Pattern} {Size(r.Spec.Size)} {r.Spec.Impl}: {r.Note}.");
+        }
+
         text.AppendLine();
         text.AppendLine("Targets (issue 4), engine against the reference in this run:");
         text.AppendLine();
@@ -101,6 +109,11 @@ internal sealed class Report(IReadOnlyList<RowResult> rows, SuiteOptions options
             if (r.Error is not null)
             {
                 json.WriteString("error", r.Error);
+            }
+
+            if (r.Note is not null)
+            {
+                json.WriteString("note", r.Note);
             }
 
             json.WriteEndObject();

@@ -16,6 +16,7 @@ internal sealed record RowSpec(string Impl, string Transport, string Pattern, in
 
 /// <summary>One run of one row. Throughput fields are null for round-trip rows and the other way round.</summary>
 /// <param name="CpuNsPerMessage">Process CPU (user + system) of both sides per message, or per round trip.</param>
+/// <param name="Note">Something odd about a run that still counts, e.g. a sender that lost its last messages at close.</param>
 /// <param name="SwitchesPerMessage">Context switches of both sides' processes per message (per round trip): thread hand-offs show up here.</param>
 internal sealed record RowResult(
     RowSpec Spec,
@@ -29,7 +30,8 @@ internal sealed record RowResult(
     double? CpuSendNs = null,
     double? CpuReceiveNs = null,
     double? SwitchesPerMessage = null,
-    string? Error = null)
+    string? Error = null,
+    string? Note = null)
 {
     internal bool Failed => Error is not null;
 
@@ -65,6 +67,7 @@ internal sealed record RowResult(
             Of(r => r.CpuNsPerMessage),
             Of(r => r.CpuSendNs),
             Of(r => r.CpuReceiveNs),
-            Of(r => r.SwitchesPerMessage));
+            Of(r => r.SwitchesPerMessage),
+            Note: good.Select(r => r.Note).FirstOrDefault(n => n is not null));
     }
 }

@@ -23,7 +23,7 @@ internal static class SuiteRunner
         List<RowSpec> rows = Plan(options.Implementations);
         MachineInfo machine = MachineInfo.Capture();
         double perRun = options.Warmup + options.Duration + 0.8;
-        Console.WriteLine($"bench: {rows.Count} rows x {options.Repetitions} run(s), {options.Duration:0.0} s measured after {options.Warmup:0.0} s warm-up each (about {rows.Count * options.Repetitions * perRun:0} s)");
+        Console.WriteLine($"bench: {rows.Count} rows x {options.Repetitions} run(s), {options.Duration:0.##} s measured after {options.Warmup:0.##} s warm-up each (about {rows.Count * options.Repetitions * perRun:0} s)");
         Console.WriteLine($"bench: {machine.Describe()}");
 
         var runs = rows.ToDictionary(r => r, _ => new List<RowResult>());
@@ -101,7 +101,8 @@ internal static class SuiteRunner
             CpuNsPerMessage: receiveCpu + sendCpu,
             CpuSendNs: sendCpu,
             CpuReceiveNs: receiveCpu,
-            SwitchesPerMessage: receiver.Number("switches_per_msg") + sender.Number("switches_per_msg"));
+            SwitchesPerMessage: receiver.Number("switches_per_msg") + sender.Number("switches_per_msg"),
+            Note: receiver.Text("ended_by") == "idle" ? $"the end marker never arrived: the sender's close lost its last messages ({sender.Text("sent")} sent, the receiver stopped when nothing more came)" : null);
     }
 
     private static RowResult RunTcpRoundTrip(RowSpec spec, SuiteOptions options, Func<TimeSpan> left)
