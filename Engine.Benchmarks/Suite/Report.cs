@@ -101,7 +101,7 @@ internal sealed class Report(IReadOnlyList<RowResult> rows, SuiteOptions options
             WriteNumber(json, "rtt_us_p999", r.RttP999);
             WriteNumber(json, "rtt_us_mean", r.RttMean);
             WriteNumber(json, "cpu_ns_per_msg", r.CpuNsPerMessage);
-            WriteNumber(json, "switches_per_msg", r.SwitchesPerMessage);
+            WriteNumber(json, "switches_per_msg", r.SwitchesPerMessage, digits: 5);
             WriteNumber(json, r.Spec.IsThroughput ? "cpu_ns_per_msg_send" : "cpu_ns_per_msg_ping", r.CpuSendNs);
             WriteNumber(json, r.Spec.IsThroughput ? "cpu_ns_per_msg_recv" : "cpu_ns_per_msg_pong", r.CpuReceiveNs);
             json.WriteNumber("runs", options.Repetitions);
@@ -183,7 +183,7 @@ internal sealed class Report(IReadOnlyList<RowResult> rows, SuiteOptions options
         }
     }
 
-    private static void WriteNumber(Utf8JsonWriter json, string name, double? value)
+    private static void WriteNumber(Utf8JsonWriter json, string name, double? value, int digits = 2)
     {
         if (value is null || double.IsNaN(value.Value) || double.IsInfinity(value.Value))
         {
@@ -191,7 +191,7 @@ internal sealed class Report(IReadOnlyList<RowResult> rows, SuiteOptions options
         }
         else
         {
-            json.WriteNumber(name, Math.Round(value.Value, 2));
+            json.WriteNumber(name, Math.Round(value.Value, digits));
         }
     }
 
