@@ -43,9 +43,15 @@ internal sealed class MsgBuffer
 
     internal void AddReference() => Interlocked.Increment(ref _references);
 
-    internal void Release()
+    /// <summary>Takes <paramref name="count"/> references at once, for an owner that hands them out one by one without atomics.</summary>
+    internal void AddReferences(int count) => Interlocked.Add(ref _references, count);
+
+    internal void Release() => Release(1);
+
+    /// <summary>Gives back <paramref name="count"/> references at once (a batch of frames, or unused reservations).</summary>
+    internal void Release(int count)
     {
-        int left = Interlocked.Decrement(ref _references);
+        int left = Interlocked.Add(ref _references, -count);
         if (left == 0)
         {
             MsgPool.Return(this);

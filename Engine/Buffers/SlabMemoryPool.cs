@@ -20,17 +20,16 @@ internal sealed class SlabMemoryPool : MemoryPool<byte>
         return buffer.Segment;
     }
 
-    /// <summary>If <paramref name="memory"/> lies in one of our segments, a frame over it (sharing the buffer).</summary>
-    internal static bool TryShare(ReadOnlyMemory<byte> memory, out Msg frame)
+    /// <summary>If <paramref name="memory"/> lies in one of our segments, the segment's buffer and where the bytes start.</summary>
+    internal static bool TryLocate(ReadOnlyMemory<byte> memory, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MsgBuffer? buffer, out int start)
     {
-        if (System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager(memory, out SegmentOwner? owner, out int start, out int length))
+        if (System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager(memory, out SegmentOwner? owner, out start, out _))
         {
-            owner.Buffer.AddReference();
-            frame = new Msg(owner.Buffer, start, length);
+            buffer = owner.Buffer;
             return true;
         }
 
-        frame = default;
+        buffer = null;
         return false;
     }
 

@@ -37,6 +37,9 @@ internal sealed partial class Session
     private int _pongLength;
     private int _pongPending;
     private long _messagesReceived;
+    private MsgBuffer? _sharedSegment;
+    private int _shareReserved;
+    private const int ShareReservation = 256;
 
     private async Task ReceiveLoopAsync(Peer peer)
     {
@@ -179,9 +182,10 @@ internal sealed partial class Session
 
             int length = (int)size;
             if (length >= ZeroCopyThreshold && reader.UnreadSpan.Length >= length
-                && SlabMemoryPool.TryShare(reader.UnreadSequence.First[..length], out Msg shared))
+                && SlabMemoryPool.TryLocate(reader.UnreadSequence.First, out MsgBuffer? segment, out int start))
             {
                 // The whole body is inside one receive segment: hand out a view of it, no copy.
+                Msg shared = Share(segment, start, length);
                 reader.Advance(length);
                 shared._more = more;
                 Deliver(ref shared, inbound);
@@ -227,6 +231,39 @@ internal sealed partial class Session
         frame._more = _partialMore;
         Deliver(ref frame, _peer!.Inbound);
         return true;
+    }
+
+    /// <summary>
+    /// A frame over a receive segment. References are taken in batches (see SlabAllocator) so the
+    /// segment's counter is not bounced between this loop and the application's thread per frame.
+    /// </summary>
+    private Msg Share(MsgBuffer segment, int start, int length)
+    {
+        if (segment != _sharedSegment)
+        {
+            ReleaseShareReservation();
+            _sharedSegment = segment;
+        }
+
+        if (_shareReserved == 0)
+        {
+            segment.AddReferences(ShareReservation);
+            _shareReserved = ShareReservation;
+        }
+
+        _shareReserved--;
+        return new Msg(segment, start, length);
+    }
+
+    private void ReleaseShareReservation()
+    {
+        if (_sharedSegment is not null && _shareReserved > 0)
+        {
+            _sharedSegment.Release(_shareReserved);
+        }
+
+        _sharedSegment = null;
+        _shareReserved = 0;
     }
 
     /// <summary>Stages a frame; at the last frame of a message writes all of it into the pipe at once.</summary>
@@ -361,6 +398,7 @@ internal sealed partial class Session
 
     private void DiscardPartialMessage()
     {
+        ReleaseShareReservation();
         _partial.Dispose();
         for (int i = 0; i < _stagedCount; i++)
         {

@@ -98,11 +98,7 @@ internal sealed partial class Session
                     EngineMetrics.MessagesSent.Add(messages);
                     _owner.CountFlushed(messages);
 
-                    for (int i = 0; i < count; i++)
-                    {
-                        batch[i].Dispose();
-                    }
-
+                    Msg.DisposeAll(batch.AsSpan(0, count));
                     count = 0;
                     outbound?.CommitRead();
                     continue;

@@ -110,9 +110,9 @@ internal sealed class StreamConnector
     private async Task<Socket> ConnectOnceAsync(SocketOptions options)
     {
         EndPoint target = await ResolveAsync().ConfigureAwait(false);
-        var socket = target is UnixDomainSocketEndPoint
+        var socket = _owner.ConnectSocketFactory?.Invoke(target) ?? (target is UnixDomainSocketEndPoint
             ? new Socket(AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(target.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp);
+            : new Socket(target.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp));
         try
         {
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
