@@ -10,13 +10,15 @@ namespace Engine.Tests.Interop;
 /// NetMQ Options.Identity) and our ROUTER must use it as the routing id, byte for byte; the
 /// other announces none and gets one we generate (a zero byte and a 32-bit counter).
 /// </summary>
-[TestFixture(ForeignPeer.LibZmq, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
+[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
 [Category("interop")]
 [CancelAfter(30_000)]
-public sealed class ForeignDealerToEngineRouterTests(ForeignPeer peer, BindingSide binder) : PatternInteropFixture(peer, binder)
+public sealed class ForeignDealerToEngineRouterTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)
 {
     private static readonly byte[] TheirIdentity = "their-dealer-\u00e9"u8.ToArray();
 
@@ -70,13 +72,15 @@ public sealed class ForeignDealerToEngineRouterTests(ForeignPeer peer, BindingSi
 /// see our identity as the routing id, and (with their ROUTER_MANDATORY) must be able to address
 /// us by it before we have sent anything: the identity travels in our READY.
 /// </summary>
-[TestFixture(ForeignPeer.LibZmq, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
+[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
 [Category("interop")]
 [CancelAfter(30_000)]
-public sealed class EngineDealerToForeignRouterTests(ForeignPeer peer, BindingSide binder) : PatternInteropFixture(peer, binder)
+public sealed class EngineDealerToForeignRouterTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)
 {
     private static readonly byte[] OurIdentity = "our-dealer-\u00fc"u8.ToArray();
 

@@ -8,13 +8,15 @@ namespace Engine.Tests.Interop;
 /// understand both and filter on its side. Foreign subscribers filter too, so what the publisher
 /// did is checked on the publisher (the topics it holds per subscriber).
 /// </summary>
-[TestFixture(ForeignPeer.LibZmq, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
+[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
 [Category("interop")]
 [CancelAfter(30_000)]
-public sealed class EnginePubToForeignSubTests(ForeignPeer peer, BindingSide binder) : PatternInteropFixture(peer, binder)
+public sealed class EnginePubToForeignSubTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)
 {
     [Test]
     public void TheirPrefixSubscriptionsReachUsAndOnlyMatchingMessagesArrive()
@@ -83,13 +85,15 @@ public sealed class EnginePubToForeignSubTests(ForeignPeer peer, BindingSide bin
 /// count what crossed the wire: the foreign publisher must filter by our prefixes and stop
 /// sending a topic once our unsubscribe reached it.
 /// </summary>
-[TestFixture(ForeignPeer.LibZmq, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
+[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
+[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
+[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
 [Category("interop")]
 [CancelAfter(30_000)]
-public sealed class ForeignPubToEngineSubTests(ForeignPeer peer, BindingSide binder) : PatternInteropFixture(peer, binder)
+public sealed class ForeignPubToEngineSubTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)
 {
     [Test]
     public void TheyFilterByOurPrefixSubscriptions()
