@@ -15,6 +15,9 @@ public enum MonitorEventKind
     Closed,
     PeerDead,
     MessagesRerouted,
+
+    /// <summary>A connection was accepted and closed at once: the endpoint had <see cref="SocketOptions.MaxConnections"/> already.</summary>
+    ConnectionRefused,
 }
 
 /// <summary>One socket event: what, on which endpoint or peer, and why (for failures and disconnects).</summary>

@@ -27,6 +27,12 @@ internal sealed partial class Session
     private bool _partialMore;
     private Msg[] _staged = new Msg[8];
     private int _stagedCount;
+    // The message being received: frames taken so far (all with MORE) and their bytes, checked
+    // against the limits on every frame header so that no message outgrows them.
+    private int _messageFrames;
+    private long _messageBytes;
+    private long _maxMessageBytes;
+    private int _maxMessageFrames;
     private byte[]? _pongContext;
     private int _pongLength;
     private int _pongPending;
@@ -36,6 +42,9 @@ internal sealed partial class Session
     {
         PipeReader input = _connection.Input;
         MessagePipe? inbound = peer.Inbound;
+        // Read once per connection, like every option that shapes one.
+        _maxMessageBytes = _owner.Options.MaxMessageSize >= 0 ? _owner.Options.MaxMessageSize : long.MaxValue;
+        _maxMessageFrames = _owner.Options.MaxFramesPerMessage > 0 ? _owner.Options.MaxFramesPerMessage : int.MaxValue;
         try
         {
             while (true)
@@ -63,7 +72,7 @@ internal sealed partial class Session
 
                 if (read.IsCompleted)
                 {
-                    bool truncated = !buffer.Slice(consumed).IsEmpty || _partial._buffer is not null || _stagedCount > 0;
+                    bool truncated = !buffer.Slice(consumed).IsEmpty || _partial._buffer is not null || _messageFrames > 0;
                     _connection.Abort(ShutdownReason.ReceiveEndOfStream, truncated ? "truncated frame at end of stream" : null);
                     return;
                 }
@@ -127,14 +136,16 @@ internal sealed partial class Session
 
             if (status == OperationStatus.InvalidData)
             {
-                throw new ProtocolViolationException(error);
+                throw new ProtocolViolationException(error, $"flags 0x{(byte)flags:X2}");
             }
 
             if ((flags & FrameFlags.Command) != 0)
             {
-                if (size > MaxCommandSize)
+                if (size > MaxCommandSize || size == 0)
                 {
-                    throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command of {size} bytes");
+                    // An empty command has no name (NetMQ aborts its process on one); a huge one is
+                    // refused on its header, before it is buffered.
+                    throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command of {size} bytes (1 to {MaxCommandSize} allowed)");
                 }
 
                 if (reader.Remaining < size)
@@ -148,11 +159,8 @@ internal sealed partial class Session
                 continue;
             }
 
-            long maxSize = _owner.Options.MaxMessageSize;
-            if ((maxSize >= 0 && size > maxSize) || size > Array.MaxLength)
-            {
-                throw new ProtocolViolationException(ProtocolError.FrameTooLarge, $"{size} bytes, limit {(maxSize >= 0 ? maxSize : Array.MaxLength)}");
-            }
+            // Limits are checked on the header, before a byte of the body is buffered or allocated.
+            CheckMessageLimits(size);
 
             if (_stagedCount == 0 && inbound is not null && !inbound.CanWrite)
             {
@@ -170,6 +178,17 @@ internal sealed partial class Session
             }
 
             int length = (int)size;
+            if (more)
+            {
+                _messageFrames++;
+                _messageBytes += size;
+            }
+            else
+            {
+                _messageFrames = 0;
+                _messageBytes = 0;
+            }
+
             Msg frame = _allocator.Allocate(length);
             if (reader.Remaining >= length)
             {
@@ -186,6 +205,40 @@ internal sealed partial class Session
         }
 
         return reader.Position;
+    }
+
+    /// <summary>
+    /// Refuses a frame that would take its message past <see cref="SocketOptions.MaxMessageSize"/>
+    /// (all frames added up) or <see cref="SocketOptions.MaxFramesPerMessage"/>. Together with
+    /// lazy allocation (<see cref="EagerAllocationLimit"/>) this bounds what one connection holds
+    /// for a message that has not fully arrived: at most the limit, whatever the peer announces.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckMessageLimits(long size)
+    {
+        if (size > _maxMessageBytes - _messageBytes || size > Array.MaxLength)
+        {
+            ThrowMessageTooLarge(size);
+        }
+
+        if (_messageFrames >= _maxMessageFrames)
+        {
+            throw new ProtocolViolationException(ProtocolError.TooManyFrames, $"limit {_maxMessageFrames} (MaxFramesPerMessage)");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowMessageTooLarge(long size)
+    {
+        if (size > Array.MaxLength && _maxMessageBytes >= Array.MaxLength)
+        {
+            throw new ProtocolViolationException(ProtocolError.FrameTooLarge, $"frame of {size} bytes, at most {Array.MaxLength} can be held");
+        }
+
+        string what = _messageFrames == 0
+            ? $"frame of {size} bytes"
+            : $"{_messageBytes + size} bytes in {_messageFrames + 1} frames so far";
+        throw new ProtocolViolationException(ProtocolError.MessageTooLarge, $"{what}, limit {_maxMessageBytes} (MaxMessageSize)");
     }
 
     private bool ContinuePartial(ref SequenceReader<byte> reader)
@@ -263,7 +316,7 @@ internal sealed partial class Session
 
         if (!Commands.TryParse(span, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> data))
         {
-            throw new ProtocolViolationException(ProtocolError.MalformedCommand);
+            throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command name of {span[0]} bytes in a {span.Length}-byte command");
         }
 
         if (name.SequenceEqual(Commands.Ping))
