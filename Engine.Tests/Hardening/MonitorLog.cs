@@ -10,7 +10,9 @@ internal sealed class MonitorLog : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reader;
 
-    internal MonitorLog(MessageSocket socket)
+    /// <param name="socket">Whose events to keep.</param>
+    /// <param name="keep">Which events to keep (all by default); a long fuzz run keeps only the suspicious ones.</param>
+    internal MonitorLog(MessageSocket socket, Func<MonitorEvent, bool>? keep = null)
     {
         _reader = Task.Run(async () =>
         {
@@ -18,7 +20,10 @@ internal sealed class MonitorLog : IDisposable
             {
                 await foreach (MonitorEvent e in socket.MonitorAsync(_stop.Token))
                 {
-                    _events.Enqueue(e);
+                    if (keep is null || keep(e))
+                    {
+                        _events.Enqueue(e);
+                    }
                 }
             }
             catch (OperationCanceledException)
