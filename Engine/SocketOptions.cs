@@ -20,6 +20,7 @@ public sealed class SocketOptions
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(5);
     private TimeSpan _linger = TimeSpan.FromSeconds(5);
     private long _maxMessageSize = -1;
+    private long _maxBufferedBytes = 64 * 1024 * 1024;
     private int _maxFramesPerMessage = 1024;
     private int _maxConnections = 1024;
     private int _sendBufferSize;
@@ -116,23 +117,30 @@ public sealed class SocketOptions
     /// <summary>
     /// Largest message accepted from a peer, in bytes: the bodies of all its frames added up (so a
     /// single frame is limited too, and an endless multipart message cannot grow past it; libzmq's
-    /// ZMQ_MAXMSGSIZE limits each frame only). It is also what one connection may hold for a message
-    /// that has not fully arrived. A larger one closes that connection with an ERROR and a reason.
-    /// -1 means no limit (libzmq's default): a frame may then be up to about 2 GiB, allocated only as
-    /// its bytes really arrive. Set it on any endpoint that untrusted peers can reach. Defaults to -1.
+    /// ZMQ_MAXMSGSIZE limits each frame only). A larger one closes that connection with an ERROR
+    /// and a reason, on the frame header that would cross the limit, before its body is read.
+    /// -1 means no limit of its own (libzmq's default); <see cref="MaxBufferedBytes"/> still applies.
+    /// Defaults to -1.
     /// </summary>
     public long MaxMessageSize
     {
         get => _maxMessageSize;
-        set
-        {
-            if (value < -1 || value == 0)
-            {
-                throw new ArgumentOutOfRangeException(nameof(MaxMessageSize), value, "MaxMessageSize must be -1 (no limit) or a positive number of bytes.");
-            }
+        set => _maxMessageSize = BytesOrUnlimited(value, nameof(MaxMessageSize));
+    }
 
-            _maxMessageSize = value;
-        }
+    /// <summary>
+    /// Most bytes one connection may hold for a message that has not fully arrived (its frames so
+    /// far and the frame being read), whatever the peer announces: the engine's safety net when
+    /// <see cref="MaxMessageSize"/> is not set. Beyond it the connection is closed with an ERROR and
+    /// a reason. A message must be held whole before delivery, so this also caps the message size:
+    /// raise it (or set -1, no limit) to receive larger messages. Frames are allocated only as their
+    /// bytes arrive, so a peer that announces 2 GB and stalls costs nothing. Defaults to 64 MiB
+    /// (libzmq and NetMQ have no such bound and grow without limit on an endless multipart message).
+    /// </summary>
+    public long MaxBufferedBytes
+    {
+        get => _maxBufferedBytes;
+        set => _maxBufferedBytes = BytesOrUnlimited(value, nameof(MaxBufferedBytes));
     }
 
     /// <summary>
@@ -289,6 +297,9 @@ public sealed class SocketOptions
 
     private static int NonNegative(int value, string name) =>
         value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be 0 or more.");
+
+    private static long BytesOrUnlimited(long value, string name) =>
+        value == -1 || value > 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be -1 (no limit) or a positive number of bytes.");
 
     private static int LimitOrUnlimited(int value, string name) =>
         value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be 0 (no limit) or a positive number.");

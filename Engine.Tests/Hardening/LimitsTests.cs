@@ -19,7 +19,10 @@ public sealed class LimitsTests
         var options = new SocketOptions();
         Assert.That(options.MaxFramesPerMessage, Is.EqualTo(1024));
         Assert.That(options.MaxConnections, Is.EqualTo(1024));
-        Assert.That(options.MaxMessageSize, Is.EqualTo(-1), "libzmq's default; the README says to set it on exposed endpoints");
+        Assert.That(options.MaxMessageSize, Is.EqualTo(-1), "libzmq's default");
+        Assert.That(options.MaxBufferedBytes, Is.EqualTo(64L * 1024 * 1024), "the safety net that applies when MaxMessageSize is not set");
+        var buffered = Assert.Throws<ArgumentOutOfRangeException>(() => options.MaxBufferedBytes = 0)!;
+        Assert.That(buffered.Message, Does.StartWith("MaxBufferedBytes must be -1 (no limit) or a positive number of bytes."));
 
         var frames = Assert.Throws<ArgumentOutOfRangeException>(() => options.MaxFramesPerMessage = -1)!;
         Assert.That(frames.Message, Does.StartWith("MaxFramesPerMessage must be 0 (no limit) or a positive number."));
@@ -71,10 +74,39 @@ public sealed class LimitsTests
     }
 
     [Test]
-    public void WithDefaultOptionsAnAnnouncedHugeFrameCostsOnlyTheBytesThatArrive()
+    public void WithDefaultOptionsAnEndlessMessageIsCutAtMaxBufferedBytes()
     {
-        // Default limits; heartbeats only so that the stalled peer is ended (after all its bytes were read).
-        using var pull = new PullSocket(new SocketOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(200) });
+        using var pull = new PullSocket();
+        string endpoint = pull.Bind("tcp://127.0.0.1:0");
+        using var monitor = new MonitorLog(pull);
+
+        using (var announced = new HostilePeer(endpoint))
+        {
+            announced.Send(Zmtp.Concat(Zmtp.HandshakeAsPush(), Zmtp.Header(0x00, 2_000_000_000)));
+            Assert.That(announced.WaitClosed(Wait), Is.True);
+            Assert.That(monitor.WaitFor(announced.Address, MonitorEventKind.ProtocolError, Wait).Reason, Does.Contain("frame of 2000000000 bytes, limit 67108864 (MaxBufferedBytes)"));
+        }
+
+        // 1 MiB frames: the frame count limit (1024) would allow 1 GiB; the byte limit stops it at 64 MiB.
+        var memory = HostileInputTests.Measurement.Start();
+        using (var endless = new HostilePeer(endpoint))
+        {
+            endless.Send(Zmtp.HandshakeAsPush());
+            byte[] frame = Zmtp.Frame(0x01, new byte[1024 * 1024]);
+            endless.SendUntilClosed(_ => frame, maxBytes: 256 * HostileCases.MiB, maxTime: Wait);
+            Assert.That(endless.WaitClosed(Wait), Is.True);
+            Assert.That(monitor.WaitFor(endless.Address, MonitorEventKind.ProtocolError, Wait).Reason, Does.Contain("in 65 frames so far, limit 67108864 (MaxBufferedBytes)"));
+            Assert.That(endless.BytesSent, Is.LessThan(128 * HostileCases.MiB), "cut off near the limit, not at the frame count");
+        }
+
+        memory.AssertWithin(2 * 64 * HostileCases.MiB + 16 * HostileCases.MiB, "endless multipart of 1 MiB frames, default options");
+    }
+
+    [Test]
+    public void WithNoLimitsAtAllAnAnnouncedHugeFrameCostsOnlyTheBytesThatArrive()
+    {
+        // libzmq's configuration: no limits; heartbeats only so that the stalled peer is ended (after all its bytes were read).
+        using var pull = new PullSocket(new SocketOptions { MaxBufferedBytes = -1, MaxMessageSize = -1, HeartbeatInterval = TimeSpan.FromMilliseconds(200) });
         string endpoint = pull.Bind("tcp://127.0.0.1:0");
         using var monitor = new MonitorLog(pull);
 
@@ -84,7 +116,7 @@ public sealed class LimitsTests
         {
             stalled.Send(Zmtp.Concat(Zmtp.HandshakeAsPush(), Zmtp.Header(0x00, Array.MaxLength), new byte[64 * 1024]));
             Assert.That(monitor.WaitFor(stalled.Address, MonitorEventKind.PeerDead, Wait).Reason, Does.Contain("no traffic"));
-            memory.AssertWithin(16 * HostileCases.MiB, "2 GiB announced, 64 KiB sent, default options");
+            memory.AssertWithin(16 * HostileCases.MiB, "2 GiB announced, 64 KiB sent, no limits");
         }
 
         // One byte more than an array can hold is refused on its header.

@@ -33,6 +33,7 @@ internal sealed partial class Session
     private long _messageBytes;
     private long _maxMessageBytes;
     private int _maxMessageFrames;
+    private string _messageLimitName = nameof(SocketOptions.MaxMessageSize);
     private byte[]? _pongContext;
     private int _pongLength;
     private int _pongPending;
@@ -43,7 +44,10 @@ internal sealed partial class Session
         PipeReader input = _connection.Input;
         MessagePipe? inbound = peer.Inbound;
         // Read once per connection, like every option that shapes one.
-        _maxMessageBytes = _owner.Options.MaxMessageSize >= 0 ? _owner.Options.MaxMessageSize : long.MaxValue;
+        long messageLimit = _owner.Options.MaxMessageSize >= 0 ? _owner.Options.MaxMessageSize : long.MaxValue;
+        long bufferLimit = _owner.Options.MaxBufferedBytes >= 0 ? _owner.Options.MaxBufferedBytes : long.MaxValue;
+        _maxMessageBytes = Math.Min(messageLimit, bufferLimit);
+        _messageLimitName = bufferLimit < messageLimit ? nameof(SocketOptions.MaxBufferedBytes) : nameof(SocketOptions.MaxMessageSize);
         _maxMessageFrames = _owner.Options.MaxFramesPerMessage > 0 ? _owner.Options.MaxFramesPerMessage : int.MaxValue;
         try
         {
@@ -208,8 +212,9 @@ internal sealed partial class Session
     }
 
     /// <summary>
-    /// Refuses a frame that would take its message past <see cref="SocketOptions.MaxMessageSize"/>
-    /// (all frames added up) or <see cref="SocketOptions.MaxFramesPerMessage"/>. Together with
+    /// Refuses a frame that would take its message past <see cref="SocketOptions.MaxMessageSize"/> or
+    /// <see cref="SocketOptions.MaxBufferedBytes"/> (all frames added up) or
+    /// <see cref="SocketOptions.MaxFramesPerMessage"/>. Together with
     /// lazy allocation (<see cref="EagerAllocationLimit"/>) this bounds what one connection holds
     /// for a message that has not fully arrived: at most the limit, whatever the peer announces.
     /// </summary>
@@ -238,7 +243,7 @@ internal sealed partial class Session
         string what = _messageFrames == 0
             ? $"frame of {size} bytes"
             : $"{_messageBytes + size} bytes in {_messageFrames + 1} frames so far";
-        throw new ProtocolViolationException(ProtocolError.MessageTooLarge, $"{what}, limit {_maxMessageBytes} (MaxMessageSize)");
+        throw new ProtocolViolationException(ProtocolError.MessageTooLarge, $"{what}, limit {_maxMessageBytes} ({_messageLimitName})");
     }
 
     private bool ContinuePartial(ref SequenceReader<byte> reader)
