@@ -74,6 +74,36 @@ public sealed class LimitsTests
     }
 
     [Test]
+    public void FramesAboveTheEagerAllocationLimitArriveIntactWhateverTheCuts()
+    {
+        using var pull = new PullSocket(new SocketOptions { ReceiveTimeout = Wait });
+        string endpoint = pull.Bind("tcp://127.0.0.1:0");
+        var random = new Random(5);
+        byte[][] bodies = [new byte[Sessions.Session.EagerAllocationLimit + 1], new byte[3], new byte[1024 * 1024 + 17], new byte[Sessions.Session.EagerAllocationLimit]];
+        foreach (byte[] body in bodies)
+        {
+            random.NextBytes(body);
+        }
+
+        byte[] stream = Zmtp.Concat([Zmtp.HandshakeAsPush(), .. bodies.Select((b, i) => Zmtp.Frame(i < bodies.Length - 1 ? (byte)0x01 : (byte)0x00, b))]);
+        using var peer = new HostilePeer(endpoint);
+        for (int offset = 0; offset < stream.Length;)
+        {
+            // Odd cuts, some inside headers: the lazy path must resume at any byte.
+            int length = Math.Min(stream.Length - offset, random.Next(1, 200_000));
+            peer.Send(stream[offset..(offset + length)]);
+            offset += length;
+        }
+
+        List<byte[]> message = pull.ReceiveMultipart();
+        Assert.That(message, Has.Count.EqualTo(bodies.Length));
+        for (int i = 0; i < bodies.Length; i++)
+        {
+            Assert.That(message[i], Is.EqualTo(bodies[i]), $"frame {i}");
+        }
+    }
+
+    [Test]
     public void WithDefaultOptionsAnEndlessMessageIsCutAtMaxBufferedBytes()
     {
         using var pull = new PullSocket();

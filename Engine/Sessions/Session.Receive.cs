@@ -14,9 +14,12 @@ internal sealed partial class Session
     /// <summary>Frames up to this size are allocated when their header arrives; larger ones only once all their bytes are here.</summary>
     /// <remarks>
     /// A peer that announces a 2 GB frame and stalls must not make us reserve 2 GB (libzmq does):
-    /// above this size memory grows with the bytes that really arrived.
+    /// above this size memory grows with the bytes that really arrived (they wait in the pipe's
+    /// pooled segments and are copied once, as an eagerly allocated frame's would be). 64 KiB, one
+    /// pipe segment: what a connection that announces frames and sends nothing can make us reserve
+    /// is then no more than a read buffer, however many such connections there are.
     /// </remarks>
-    internal const int EagerAllocationLimit = 1024 * 1024;
+    internal const int EagerAllocationLimit = 64 * 1024;
 
     private const int MaxCommandSize = 64 * 1024;
 
