@@ -37,12 +37,22 @@ function Confirm-Libzmq {
         return
     }
 
+    # iproute2 ("ip") lets the failure tests make network namespaces (a second host, a cut cable).
+    $missing = @()
     $ldconfig = Get-Command ldconfig, /sbin/ldconfig -ErrorAction SilentlyContinue | Select-Object -First 1
-    if ($ldconfig -and ((& $ldconfig -p 2>$null) -match 'libzmq\.so\.5')) {
+    if (-not ($ldconfig -and ((& $ldconfig -p 2>$null) -match 'libzmq\.so\.5'))) {
+        $missing += 'libzmq5'
+    }
+
+    if (-not (Get-Command ip -ErrorAction SilentlyContinue)) {
+        $missing += 'iproute2'
+    }
+
+    if ($missing.Count -eq 0) {
         return
     }
 
-    Write-Host 'build.ps1: installing libzmq5 (Debian package)'
+    Write-Host "build.ps1: installing $($missing -join ' ') (Debian packages)"
     $aptGet = @('apt-get')
     if ((& id -u) -ne '0') {
         $aptGet = @('sudo', 'apt-get')
@@ -50,7 +60,7 @@ function Confirm-Libzmq {
 
     $env:DEBIAN_FRONTEND = 'noninteractive'
     Invoke-Native $aptGet[0] (@($aptGet | Select-Object -Skip 1) + @('update', '-qq'))
-    Invoke-Native $aptGet[0] (@($aptGet | Select-Object -Skip 1) + @('install', '-y', '-qq', 'libzmq5')) > $null
+    Invoke-Native $aptGet[0] (@($aptGet | Select-Object -Skip 1) + @('install', '-y', '-qq') + $missing) > $null
 }
 
 function Confirm-Dotnet {

@@ -17,14 +17,19 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 ensure_libzmq() {
   # libzmq is our interop partner and benchmark rival; tests and benchmarks call it by P/Invoke.
+  # iproute2 ("ip") lets the failure tests make network namespaces (a second host, a cut cable).
   # Not grep -q: it exits at the first match, ldconfig then dies of SIGPIPE, and with pipefail the
   # check fails now and then, reinstalling (apt-get update) a library that is already there.
-  if ldconfig -p 2>/dev/null | grep 'libzmq\.so\.5' >/dev/null; then return; fi
-  echo "build.sh: installing libzmq5 (Debian package)"
+  local missing=""
+  if ! ldconfig -p 2>/dev/null | grep 'libzmq\.so\.5' >/dev/null; then missing=" libzmq5"; fi
+  if ! command -v ip >/dev/null 2>&1; then missing="$missing iproute2"; fi
+  if [ -z "$missing" ]; then return; fi
+  echo "build.sh: installing$missing (Debian packages)"
   local sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libzmq5 >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 }
 
 ensure_dotnet() {

@@ -108,14 +108,17 @@ public class MsgTests
         Assert.That(b._buffer, Is.SameAs(a._buffer));
         Assert.That(c._buffer, Is.SameAs(a._buffer));
         Assert.That(new[] { a._offset, b._offset, c._offset }, Is.EqualTo(new[] { 0, 16, 24 }));
-        Assert.That(a._buffer.References, Is.EqualTo(4), "one per frame plus the allocator's");
+        // The allocator takes references in one batch and hands one to each frame without atomics.
+        int held = a._buffer.References;
+        Assert.That(held, Is.GreaterThanOrEqualTo(4), "one per frame plus the allocator's (and its reservation)");
         Assert.That(a._buffer.Array, Has.Length.EqualTo(MsgPool.SlabSize));
 
         MsgBuffer slab = a._buffer;
         a.Dispose();
         b.Dispose();
         c.Dispose();
-        Assert.That(slab.References, Is.EqualTo(1), "the allocator still holds the slab");
+        Assert.That(slab.References, Is.EqualTo(held - 3), "each frame gave back exactly its own reference");
+        Assert.That(slab.References, Is.GreaterThan(0), "the allocator still holds the slab");
         allocator.Release();
         Assert.That(slab.References, Is.Zero, "the slab went back to the pool");
     }

@@ -50,19 +50,31 @@ internal sealed class ChildPeer : IDisposable
         }
     }
 
-    internal static ChildPeer StartPull(int delayMicroseconds)
+    /// <param name="wrapper">A command to run the peer under, e.g. <c>ip netns exec NAME</c> for another "host".</param>
+    internal static ChildPeer StartPull(int delayMicroseconds, string endpoint = "tcp://127.0.0.1:0", string? wrapper = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        string[] prefix = wrapper?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        var start = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (string part in prefix.Skip(1))
+        {
+            start.ArgumentList.Add(part);
+        }
+
+        if (prefix.Length > 0)
+        {
+            start.ArgumentList.Add("dotnet");
+        }
+
         start.ArgumentList.Add(BenchmarksDll);
         start.ArgumentList.Add("testpeer");
         start.ArgumentList.Add("pull");
         start.ArgumentList.Add("--endpoint");
-        start.ArgumentList.Add("tcp://127.0.0.1:0");
+        start.ArgumentList.Add(endpoint);
         start.ArgumentList.Add("--delay-us");
         start.ArgumentList.Add(delayMicroseconds.ToString());
         var child = new ChildPeer(Process.Start(start)!);

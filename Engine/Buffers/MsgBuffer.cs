@@ -13,6 +13,7 @@ namespace Engine.Buffers;
 internal sealed class MsgBuffer
 {
     private int _references;
+    private SlabMemoryPool.SegmentOwner? _segment;
 
     internal MsgBuffer(byte[] array, bool isSlab)
     {
@@ -28,6 +29,12 @@ internal sealed class MsgBuffer
 
     internal int References => Volatile.Read(ref _references);
 
+    /// <summary>True once this buffer has served as a receive segment (frames over it were not copied).</summary>
+    internal bool HasServedAsSegment => _segment is not null;
+
+    /// <summary>This buffer as a PipeReader segment (created once, reused with the buffer).</summary>
+    internal SlabMemoryPool.SegmentOwner Segment => _segment ??= new SlabMemoryPool.SegmentOwner(this);
+
     internal void Reset(int references)
     {
         Debug.Assert(Volatile.Read(ref _references) == 0, "a pooled buffer must have no holders");
@@ -36,9 +43,15 @@ internal sealed class MsgBuffer
 
     internal void AddReference() => Interlocked.Increment(ref _references);
 
-    internal void Release()
+    /// <summary>Takes <paramref name="count"/> references at once, for an owner that hands them out one by one without atomics.</summary>
+    internal void AddReferences(int count) => Interlocked.Add(ref _references, count);
+
+    internal void Release() => Release(1);
+
+    /// <summary>Gives back <paramref name="count"/> references at once (a batch of frames, or unused reservations).</summary>
+    internal void Release(int count)
     {
-        int left = Interlocked.Decrement(ref _references);
+        int left = Interlocked.Add(ref _references, -count);
         if (left == 0)
         {
             MsgPool.Return(this);

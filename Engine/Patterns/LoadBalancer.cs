@@ -42,6 +42,11 @@ internal sealed class LoadBalancer : ISendStrategy
 
     public void Attach(Peer peer)
     {
+        if (_peers.Contains(peer))
+        {
+            return;
+        }
+
         _peers.Add(peer);
         Swap(_peers.Count - 1, _active);
         _active++;
@@ -49,10 +54,25 @@ internal sealed class LoadBalancer : ISendStrategy
 
     public void Detach(Peer peer)
     {
+        if (Remove(peer))
+        {
+            TakeBack(peer);
+        }
+    }
+
+    void ISendStrategy.StopRouting(Peer peer)
+    {
+        Remove(peer);
+        peer.RoutingStopped = true;
+        peer.SendLoopWaiter.Signal();
+    }
+
+    private bool Remove(Peer peer)
+    {
         int index = _peers.IndexOf(peer);
         if (index < 0)
         {
-            return;
+            return false;
         }
 
         if (index < _active)
@@ -69,7 +89,7 @@ internal sealed class LoadBalancer : ISendStrategy
             _next = 0;
         }
 
-        TakeBack(peer);
+        return true;
     }
 
     /// <summary>Bound-side peer gone for good: its session has ended, so its pipe is ours to read.</summary>

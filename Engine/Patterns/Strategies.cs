@@ -23,6 +23,13 @@ internal interface ISendStrategy
     /// <summary>Called before the sender sleeps: true when a retry could succeed now.</summary>
     bool HasRoom();
 
+    /// <summary>The peer is draining: route nothing more to it, then say so (<see cref="Peer.RoutingStopped"/>).</summary>
+    void StopRouting(Peer peer)
+    {
+        peer.RoutingStopped = true;
+        peer.SendLoopWaiter.Signal();
+    }
+
     /// <summary>Routes messages taken back from departed peers, if there is room; true when none are left.</summary>
     bool TryFlushRequeued() => true;
 

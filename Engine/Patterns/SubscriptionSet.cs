@@ -82,11 +82,6 @@ internal sealed class SubscriptionSet
             // Only here is this thread the pipe's reader; an inproc pipe is read by the other socket.
             if (peer.Persistent && !peer.IsInproc)
             {
-                while (peer.TryTakeUnsent(out Msg stale))
-                {
-                    stale.Dispose();
-                }
-
                 pipe.DiscardAll();
             }
 

@@ -16,9 +16,6 @@ namespace Engine.Sessions;
 [DebuggerDisplay("Peer {Address}")]
 internal sealed class Peer
 {
-    private Msg[] _unsent = Array.Empty<Msg>();
-    private int _unsentCount;
-
     internal Peer(string address, MessagePipe? outbound, MessagePipe? inbound, bool persistent, bool inproc = false)
     {
         Address = address;
@@ -92,13 +89,33 @@ internal sealed class Peer
     internal volatile bool SessionActive;
 
     /// <summary>True when messages written now will go out: a live connection, or an inproc link.</summary>
-    internal bool IsUp => SessionActive;
+    internal bool IsUp => SessionActive && !DrainRequested;
+
+    // ---- graceful drain (see MessageSocket.Drain.cs): set by sessions, read across threads.
+
+    /// <summary>The peer announced <c>X-Drain</c> in READY: it understands DRAIN/DRAINED.</summary>
+    internal volatile bool SupportsDrain;
+
+    /// <summary>Upstream side: the peer is draining and asked us to stop sending to it.</summary>
+    internal volatile bool DrainRequested;
+
+    /// <summary>Upstream side: the sending thread has taken the peer out of its rotation.</summary>
+    internal volatile bool RoutingStopped;
+
+    /// <summary>Downstream side: our send loop must tell the peer to stop sending (DRAIN).</summary>
+    internal volatile bool SendDrainCommand;
+
+    /// <summary>Downstream side: the peer said nothing more will come (DRAINED).</summary>
+    internal volatile bool EndOfStream;
+
+    /// <summary>When the receive loop last read anything from this peer (Environment.TickCount64).</summary>
+    internal long LastReceivedTicks;
 
     /// <summary>Messages handed back for re-routing; filled by the pipe's reader, emptied by the sending thread.</summary>
     internal ConcurrentQueue<Msg> Returned { get; } = new();
 
     /// <summary>
-    /// Moves everything not yet on the wire (kept-unsent frames, then the pipe's contents) into
+    /// Moves everything not yet handed to a connection (the pipe's contents) into
     /// <see cref="Returned"/>, in order. Only the pipe's current reader may call this: the session
     /// after its loops ended, or the connector between connections.
     /// </summary>
@@ -106,12 +123,6 @@ internal sealed class Peer
     internal int ReturnPending()
     {
         int messages = 0;
-        while (TryTakeUnsent(out Msg frame))
-        {
-            messages += frame._more ? 0 : 1;
-            Returned.Enqueue(frame);
-        }
-
         if (Outbound is not null)
         {
             while (Outbound.TryRead(out Msg frame))
@@ -127,41 +138,5 @@ internal sealed class Peer
     }
 
     /// <summary>True when frames wait to be sent to this peer (reader's view).</summary>
-    internal bool HasPending => _unsentCount > 0 || (Outbound?.HasData ?? false);
-
-    /// <summary>Number of frames taken from <see cref="Outbound"/> whose flush failed and that still wait to be sent.</summary>
-    internal int UnsentCount => _unsentCount;
-
-    /// <summary>Session send loop: keeps frames that were read but not flushed, for the next connection or for re-routing.</summary>
-    internal void KeepUnsent(ReadOnlySpan<Msg> frames)
-    {
-        if (frames.IsEmpty)
-        {
-            return;
-        }
-
-        if (_unsent.Length < _unsentCount + frames.Length)
-        {
-            Array.Resize(ref _unsent, Math.Max(_unsentCount + frames.Length, 16));
-        }
-
-        frames.CopyTo(_unsent.AsSpan(_unsentCount));
-        _unsentCount += frames.Length;
-    }
-
-    /// <summary>Takes frames kept by <see cref="KeepUnsent"/>, oldest first. Only the peer's current owner calls this.</summary>
-    internal bool TryTakeUnsent(out Msg frame)
-    {
-        if (_unsentCount == 0)
-        {
-            frame = default;
-            return false;
-        }
-
-        frame = _unsent[0];
-        _unsentCount--;
-        Array.Copy(_unsent, 1, _unsent, 0, _unsentCount);
-        _unsent[_unsentCount] = default;
-        return true;
-    }
+    internal bool HasPending => Outbound?.HasData ?? false;
 }

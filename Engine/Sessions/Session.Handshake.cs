@@ -6,7 +6,7 @@ using Engine.Wire;
 namespace Engine.Sessions;
 
 /// <summary>The outcome of a ZMTP handshake: the peer's type and identity, or why it failed.</summary>
-internal readonly record struct HandshakeResult(bool Succeeded, string? Failure, SocketType PeerType, byte[]? PeerIdentity, bool PeerIs31)
+internal readonly record struct HandshakeResult(bool Succeeded, string? Failure, SocketType PeerType, byte[]? PeerIdentity, bool PeerIs31, bool PeerSupportsDrain = false)
 {
     internal static HandshakeResult Fail(string reason) => new(false, reason, default, null, false);
 }
@@ -133,6 +133,8 @@ internal sealed partial class Session
             metadata.Add(Metadata.IdentityName, _owner.Options.Identity ?? Array.Empty<byte>());
         }
 
+        metadata.Add(Metadata.DrainName, "1"u8);
+
         output.Write(Commands.BuildReady(metadata));
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
@@ -203,7 +205,8 @@ internal sealed partial class Session
         }
 
         byte[]? identity = metadata!.Identity;
-        return new HandshakeResult(true, null, peerType, identity is { Length: > 0 } ? identity : null, greeting.IsAtLeast31);
+        bool drains = metadata.Properties.TryGetValue(Metadata.DrainName, out byte[]? drain) && drain.AsSpan().SequenceEqual("1"u8);
+        return new HandshakeResult(true, null, peerType, identity is { Length: > 0 } ? identity : null, greeting.IsAtLeast31, drains);
     }
 
     private bool TryParseGreeting(in ReadOnlySequence<byte> buffer, out Greeting greeting)

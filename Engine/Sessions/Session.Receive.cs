@@ -23,6 +23,12 @@ internal sealed partial class Session
 
     private const int MaxCommandSize = 64 * 1024;
 
+    /// <summary>
+    /// Frames at least this long are handed out as views of the receive buffer. Shorter ones are
+    /// copied into a slab: for a few dozen bytes the copy costs less than finding the segment.
+    /// </summary>
+    private const int ZeroCopyThreshold = 64;
+
     // Receive-loop-only state: a frame whose body is still arriving, and the frames of a multipart
     // message that is not complete yet (never visible to the application until its last frame).
     private Msg _partial;
@@ -41,6 +47,9 @@ internal sealed partial class Session
     private int _pongLength;
     private int _pongPending;
     private long _messagesReceived;
+    private MsgBuffer? _sharedSegment;
+    private int _shareReserved;
+    private const int ShareReservation = 256;
 
     private async Task ReceiveLoopAsync(Peer peer)
     {
@@ -63,7 +72,9 @@ internal sealed partial class Session
                 }
 
                 ReadOnlySequence<byte> buffer = read.Buffer;
-                Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+                long now = Environment.TickCount64;
+                Volatile.Write(ref _lastReceivedTicks, now);
+                Volatile.Write(ref peer.LastReceivedTicks, now);
                 long received = _messagesReceived;
                 SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
                 EngineMetrics.BytesReceived.Add(buffer.Slice(0, consumed).Length);
@@ -196,6 +207,17 @@ internal sealed partial class Session
                 _messageBytes = 0;
             }
 
+            if (length >= ZeroCopyThreshold && reader.UnreadSpan.Length >= length
+                && SlabMemoryPool.TryLocate(reader.UnreadSequence.First, out MsgBuffer? segment, out int start))
+            {
+                // The whole body is inside one receive segment: hand out a view of it, no copy.
+                Msg shared = Share(segment, start, length);
+                reader.Advance(length);
+                shared._more = more;
+                Deliver(ref shared, inbound);
+                continue;
+            }
+
             Msg frame = _allocator.Allocate(length);
             if (reader.Remaining >= length)
             {
@@ -272,6 +294,39 @@ internal sealed partial class Session
         return true;
     }
 
+    /// <summary>
+    /// A frame over a receive segment. References are taken in batches (see SlabAllocator) so the
+    /// segment's counter is not bounced between this loop and the application's thread per frame.
+    /// </summary>
+    private Msg Share(MsgBuffer segment, int start, int length)
+    {
+        if (segment != _sharedSegment)
+        {
+            ReleaseShareReservation();
+            _sharedSegment = segment;
+        }
+
+        if (_shareReserved == 0)
+        {
+            segment.AddReferences(ShareReservation);
+            _shareReserved = ShareReservation;
+        }
+
+        _shareReserved--;
+        return new Msg(segment, start, length);
+    }
+
+    private void ReleaseShareReservation()
+    {
+        if (_sharedSegment is not null && _shareReserved > 0)
+        {
+            _sharedSegment.Release(_shareReserved);
+        }
+
+        _sharedSegment = null;
+        _shareReserved = 0;
+    }
+
     /// <summary>Stages a frame; at the last frame of a message writes all of it into the pipe at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Deliver(ref Msg frame, MessagePipe? inbound)
@@ -337,6 +392,25 @@ internal sealed partial class Session
             SchedulePong(data[2..]);
             OnRemoteTtl(System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(data) * 100);
         }
+        else if (name.SequenceEqual(Commands.Drain))
+        {
+            // The peer is draining: stop routing to it; the send loop answers DRAINED once nothing more can go to it.
+            _peer!.DrainRequested = true;
+            _owner.OnPeerDraining(_peer);
+            _peer.SendLoopWaiter.Signal();
+        }
+        else if (name.SequenceEqual(Commands.Drained))
+        {
+            // Everything it will ever send us is in hand: make it visible before saying the stream ended.
+            if (_stagedCount > 0)
+            {
+                throw new ProtocolViolationException(ProtocolError.UnexpectedCommand, "DRAINED inside a multipart message");
+            }
+
+            _peer!.Inbound?.Flush();
+            _peer.EndOfStream = true;
+            _owner.OnPeerEnded();
+        }
         else if (name.SequenceEqual(Commands.Error))
         {
             _connection.Abort(ShutdownReason.PeerSentError, Commands.ParseErrorReason(data));
@@ -385,6 +459,7 @@ internal sealed partial class Session
 
     private void DiscardPartialMessage()
     {
+        ReleaseShareReservation();
         _partial.Dispose();
         for (int i = 0; i < _stagedCount; i++)
         {

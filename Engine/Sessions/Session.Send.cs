@@ -10,16 +10,21 @@ namespace Engine.Sessions;
 
 internal sealed partial class Session
 {
-    /// <summary>Bytes encoded before a flush is forced, even if more messages wait: bounds buffered memory.</summary>
-    private const int FlushThreshold = 256 * 1024;
+    /// <summary>
+    /// Bytes encoded before a flush is forced, even if more messages wait. It bounds buffered memory
+    /// and, more importantly, what a connection that dies mid-flush can take with it: a batch whose
+    /// flush failed may be partly in the peer's hands, so it is never re-sent (that could deliver
+    /// twice); at most this much is of unknown fate, like the kernel's socket buffers.
+    /// </summary>
+    private const int FlushThreshold = 64 * 1024;
 
     private const int MaxBatchFrames = 1024;
 
     /// <summary>
     /// Takes whole batches from the outbound pipe, encodes them straight into the connection's
-    /// PipeWriter and flushes once per batch (one system call for many messages). Frames are
-    /// disposed only after their flush succeeded; a failed flush leaves them with the peer, to be
-    /// sent on the next connection or routed to another peer.
+    /// PipeWriter and flushes once per batch (one system call for many messages). What is still in
+    /// the pipe when the connection ends was never handed to it and can be re-routed without
+    /// duplicates; a batch whose flush failed is of unknown fate (counted, not re-sent).
     /// </summary>
     private async Task SendLoopAsync(Peer peer)
     {
@@ -43,6 +48,24 @@ internal sealed partial class Session
                 }
 
                 long bytes = 0;
+                if (peer.SendDrainCommand)
+                {
+                    peer.SendDrainCommand = false;
+                    bytes += WriteBareCommand(output, Commands.Drain);
+                }
+
+                if (peer.DrainRequested)
+                {
+                    if (await AnswerDrainAsync(peer, output).ConfigureAwait(false))
+                    {
+                        // DRAINED is out: nothing more goes to this peer. Stay up for PONGs until it closes.
+                        await ServeAfterDrainedAsync(peer, output).ConfigureAwait(false);
+                        return;
+                    }
+
+                    continue;
+                }
+
                 while (count < MaxBatchFrames && bytes < FlushThreshold && TryTakeNext(peer, outbound, out Msg frame))
                 {
                     bytes += subscriptionsAsCommands && !midMessage && !frame._more && IsSubscription(frame)
@@ -70,14 +93,12 @@ internal sealed partial class Session
                         break;
                     }
 
+                    long messages = CountMessages(batch.AsSpan(0, count));
                     EngineMetrics.BytesSent.Add(bytes);
-                    EngineMetrics.MessagesSent.Add(CountMessages(batch.AsSpan(0, count)));
+                    EngineMetrics.MessagesSent.Add(messages);
+                    _owner.CountFlushed(messages);
 
-                    for (int i = 0; i < count; i++)
-                    {
-                        batch[i].Dispose();
-                    }
-
+                    Msg.DisposeAll(batch.AsSpan(0, count));
                     count = 0;
                     outbound?.CommitRead();
                     continue;
@@ -92,18 +113,17 @@ internal sealed partial class Session
         }
         finally
         {
-            // Not known to have reached the wire: keep them, in order, ahead of the pipe's contents.
-            peer.KeepUnsent(batch.AsSpan(0, count));
+            // Possibly partly delivered: re-sending could duplicate, so they count as in flight.
+            _inFlightAtEnd = CountMessages(batch.AsSpan(0, count));
+            for (int i = 0; i < count; i++)
+            {
+                batch[i].Dispose();
+            }
         }
     }
 
     private static bool TryTakeNext(Peer peer, MessagePipe? outbound, out Msg frame)
     {
-        if (peer.UnsentCount > 0)
-        {
-            return peer.TryTakeUnsent(out frame);
-        }
-
         if (outbound is not null)
         {
             return outbound.TryRead(out frame);
@@ -113,12 +133,13 @@ internal sealed partial class Session
         return false;
     }
 
-    private async ValueTask ParkAsync(Peer peer, MessagePipe? outbound)
+    private async ValueTask ParkAsync(Peer peer, MessagePipe? outbound, bool drained = false)
     {
         Waiter waiter = peer.SendLoopWaiter;
         waiter.Prepare();
-        if ((outbound is not null && outbound.HasData) || Volatile.Read(ref _pongPending) != 0 || Volatile.Read(ref _pingPending) != 0
-            || Volatile.Read(ref _violation) is not null || _connection.IsAborted || peer.UnsentCount > 0)
+        if ((outbound is not null && outbound.HasData && !peer.DrainRequested) || Volatile.Read(ref _pongPending) != 0 || Volatile.Read(ref _pingPending) != 0
+            || (!drained && (peer.SendDrainCommand || (peer.DrainRequested && peer.RoutingStopped)))
+            || Volatile.Read(ref _violation) is not null || _connection.IsAborted)
         {
             waiter.Cancel();
             return;
@@ -158,6 +179,59 @@ internal sealed partial class Session
         }
 
         return header + length;
+    }
+
+    /// <summary>
+    /// The peer asked us to stop (DRAIN). A load balancer must first take it out of its rotation;
+    /// then what is still queued for it goes back to be routed to the other peers, and DRAINED
+    /// marks the end of our stream (TCP keeps it behind everything already written).
+    /// </summary>
+    /// <returns>True once DRAINED was written; false to come back later (the rotation has not been updated yet).</returns>
+    private async ValueTask<bool> AnswerDrainAsync(Peer peer, PipeWriter output)
+    {
+        if (_owner.RoutesByLoadBalancer && !peer.RoutingStopped)
+        {
+            await ParkAsync(peer, peer.Outbound).ConfigureAwait(false);
+            return false;
+        }
+
+        _owner.HandBack(peer);
+        WriteBareCommand(output, Commands.Drained);
+        await output.FlushAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    private async ValueTask ServeAfterDrainedAsync(Peer peer, PipeWriter output)
+    {
+        while (!_connection.IsAborted)
+        {
+            long bytes = 0;
+            if (Volatile.Read(ref _pongPending) != 0)
+            {
+                bytes += WritePong(output);
+            }
+
+            if (Volatile.Read(ref _pingPending) != 0)
+            {
+                bytes += WritePing(output);
+            }
+
+            if (bytes > 0)
+            {
+                await output.FlushAsync().ConfigureAwait(false);
+                continue;
+            }
+
+            await ParkAsync(peer, outbound: null, drained: true).ConfigureAwait(false);
+        }
+    }
+
+    private static int WriteBareCommand(PipeWriter output, ReadOnlySpan<byte> name)
+    {
+        Span<byte> span = output.GetSpan(FrameCodec.MaxHeaderSize + 1 + name.Length);
+        int written = Commands.WriteBare(span, name);
+        output.Advance(written);
+        return written;
     }
 
     private static bool IsSubscription(in Msg frame) => frame._length > 0 && frame.Span[0] <= 1;

@@ -25,6 +25,7 @@ internal sealed partial class Session
     private readonly SlabAllocator _allocator = new();
     private Peer? _peer;
     private string? _violation;
+    private long _inFlightAtEnd;
     private bool _peerIs31;
 
     private static readonly TimeSpan ErrorFlushGrace = TimeSpan.FromMilliseconds(250);
@@ -37,6 +38,9 @@ internal sealed partial class Session
     }
 
     internal StreamConnection Connection => _connection;
+
+    /// <summary>The peer this session serves once its handshake succeeded.</summary>
+    internal Peer? CurrentPeer => _peer;
 
     /// <summary>True once the handshake succeeded (used by tests and by the connector's back-off).</summary>
     internal bool WasEstablished { get; private set; }
@@ -75,6 +79,15 @@ internal sealed partial class Session
             Peer peer = _persistentPeer ?? _owner.CreatePeer(address, persistent: false);
             peer.Identity = handshake.PeerIdentity;
             peer.PeerType = handshake.PeerType;
+            peer.SupportsDrain = handshake.PeerSupportsDrain;
+            // A new connection is a new stream: a drain seen on an older one does not carry over,
+            // and a peer taken out of the rotation by that drain goes back in.
+            bool rejoin = peer.RoutingStopped && _persistentPeer is not null;
+            peer.DrainRequested = peer.RoutingStopped = peer.SendDrainCommand = peer.EndOfStream = false;
+            if (rejoin)
+            {
+                _owner.AttachPeer(peer);
+            }
             string? refusal = _owner.AdmitPeer(peer, handshake);
             if (refusal is not null)
             {
@@ -104,6 +117,8 @@ internal sealed partial class Session
                 Abort(_connection.Reason);
             }
 
+            // The quiet period a drain waits out for a foreign peer counts from the connection.
+            Volatile.Write(ref peer.LastReceivedTicks, Environment.TickCount64);
             peer.SessionActive = true;
             _owner.OnPeerConnected();
             Task receiving = ReceiveLoopAsync(peer);
@@ -208,7 +223,8 @@ internal sealed partial class Session
             ShutdownReason.PeerDead => "peer declared dead",
             _ => _connection.Reason.ToString(),
         };
-        return detail is null ? kind : $"{kind}: {detail}";
+        string text = detail is null ? kind : $"{kind}: {detail}";
+        return _inFlightAtEnd > 0 ? $"{text} ({_inFlightAtEnd} message(s) were being written and may not have arrived)" : text;
     }
 
     private static bool IsConnectionError(Exception e) =>

@@ -44,6 +44,21 @@ public abstract partial class MessageSocket
             return;
         }
 
+        try
+        {
+            await CloseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Live.TryRemove(this, out _);
+            Volatile.Write(ref _state, Closed);
+            Monitor.Raise(MonitorEventKind.Closed, LastEndpoint ?? Type.ToString());
+            Monitor.Complete();
+        }
+    }
+
+    private async Task CloseAsync()
+    {
         // Wake anyone blocked in send or receive: they see the socket closing and throw.
         _sendWaiter.Signal();
         _receiveWaiter.Signal();
@@ -77,9 +92,6 @@ public abstract partial class MessageSocket
         }
 
         DiscardQueued();
-        Volatile.Write(ref _state, Closed);
-        Monitor.Raise(MonitorEventKind.Closed, LastEndpoint ?? Type.ToString());
-        Monitor.Complete();
     }
 
     /// <summary>Waits until every peer's queued messages are flushed to the wire, or the linger time passes.</summary>
@@ -122,7 +134,7 @@ public abstract partial class MessageSocket
                 continue;
             }
 
-            bool queued = outbound.QueuedMessages > 0 || peer.UnsentCount > 0;
+            bool queued = outbound.QueuedMessages > 0;
             if (queued || (peer.SessionActive && !peer.SendIdle))
             {
                 return false;

@@ -55,6 +55,12 @@ public abstract partial class MessageSocket
         return listener.BoundEndpoint;
     }
 
+    /// <summary>
+    /// Test seam: makes the socket for each outgoing connection attempt. A self-connection (TCP
+    /// simultaneous open with our own port) happens only by chance in the wild; tests force it.
+    /// </summary>
+    internal Func<System.Net.EndPoint, Socket>? ConnectSocketFactory { get; set; }
+
     /// <summary>The endpoint most recently bound, as bound (libzmq's ZMQ_LAST_ENDPOINT).</summary>
     public string? LastEndpoint { get; private set; }
 

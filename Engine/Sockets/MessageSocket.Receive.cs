@@ -13,9 +13,19 @@ public abstract partial class MessageSocket
             ApplyReceiveCommands();
         }
 
+        // Read the end-of-input flag before looking at the pipes: whatever arrived before the
+        // input ended is then certain to be seen by the look that follows.
+        bool inputEnded = Volatile.Read(ref _inputEnded) != 0;
         if (_receiver!.TryReceive(out frame))
         {
+            CountDelivered(frame);
             return true;
+        }
+
+        if (inputEnded)
+        {
+            MarkDrained();
+            return false;
         }
 
         return timeout != TimeSpan.Zero && ReceiveBlocking(out frame, SocketOptions.ToMilliseconds(timeout));
@@ -28,10 +38,19 @@ public abstract partial class MessageSocket
         {
             _receiveWaiter.Prepare();
             ApplyReceiveCommands();
+            bool inputEnded = Volatile.Read(ref _inputEnded) != 0;
             if (_receiver!.TryReceive(out frame))
             {
                 _receiveWaiter.Cancel();
+                CountDelivered(frame);
                 return true;
+            }
+
+            if (inputEnded)
+            {
+                _receiveWaiter.Cancel();
+                MarkDrained();
+                return false;
             }
 
             ThrowIfDisposed();
@@ -51,6 +70,11 @@ public abstract partial class MessageSocket
             return new ValueTask<Msg>(frame);
         }
 
+        if (IsDrained)
+        {
+            return ValueTask.FromException<Msg>(new SocketDrainedException());
+        }
+
         return ReceiveSlowAsync(cancellationToken);
     }
 
@@ -61,14 +85,36 @@ public abstract partial class MessageSocket
         {
             _receiveWaiter.Prepare();
             ApplyReceiveCommands();
+            bool inputEnded = Volatile.Read(ref _inputEnded) != 0;
             if (_receiver!.TryReceive(out Msg frame))
             {
                 _receiveWaiter.Cancel();
+                CountDelivered(frame);
                 return frame;
+            }
+
+            if (inputEnded)
+            {
+                _receiveWaiter.Cancel();
+                MarkDrained();
+                throw new SocketDrainedException();
             }
 
             ThrowIfDisposed();
             await _receiveWaiter.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private void CountDelivered(in Msg frame)
+    {
+        if (_draining != 0 && !frame._more)
+        {
+            Interlocked.Increment(ref _deliveredDuringDrain);
+        }
+    }
+
+    private void MarkDrained()
+    {
+        Volatile.Write(ref _receiveDrained, 1);
     }
 }

@@ -46,6 +46,7 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         Options = options ?? new SocketOptions();
         Monitor = new SocketMonitor(Options.Logger);
         (_sender, _receiver) = strategies(Options, this);
+        Live.TryAdd(this, 0);
     }
 
     private protected ISendStrategy? Sender => _sender;
@@ -190,6 +191,31 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>PUSH and DEALER keep a rotation that a draining peer must leave before it is told DRAINED.</summary>
+    internal bool RoutesByLoadBalancer => Type is SocketType.Push or SocketType.Dealer;
+
+    /// <summary>Session: the peer sent DRAIN.</summary>
+    internal void OnPeerDraining(Peer peer)
+    {
+        if (RoutesByLoadBalancer)
+        {
+            Enqueue(new PeerCommand(peer, PeerCommandKind.StopRouting));
+        }
+        else
+        {
+            peer.RoutingStopped = true;
+        }
+    }
+
+    /// <summary>Session send loop (the pipe's reader): the draining peer is out of the rotation; route what it still had elsewhere.</summary>
+    internal void HandBack(Peer peer)
+    {
+        if (RoutesByLoadBalancer && peer.ReturnPending() > 0)
+        {
+            Enqueue(new PeerCommand(peer, PeerCommandKind.TakeBack));
+        }
+    }
+
     private void OnRerouted(int messages)
     {
         EngineMetrics.Rerouted.Add(messages);
@@ -206,8 +232,13 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
 
     private void Enqueue(PeerCommand command)
     {
-        if (command.Kind == PeerCommandKind.TakeBack)
+        if (command.Kind is PeerCommandKind.TakeBack or PeerCommandKind.StopRouting)
         {
+            if (_sender is null)
+            {
+                return;
+            }
+
             _sendCommands.Enqueue(command);
             Interlocked.Increment(ref _sendCommandsPending);
             _sendWaiter.Wake();
@@ -253,6 +284,9 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
                 case PeerCommandKind.Detach:
                     _sender!.Detach(command.Peer);
                     break;
+                case PeerCommandKind.StopRouting:
+                    _sender!.StopRouting(command.Peer);
+                    break;
                 default:
                     _sender!.TakeBack(command.Peer);
                     break;
@@ -281,6 +315,7 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         Attach,
         Detach,
         TakeBack,
+        StopRouting,
     }
 
     private readonly record struct PeerCommand(Peer Peer, PeerCommandKind Kind);

@@ -53,6 +53,28 @@ public static class ReceiveExtensions
         return frames;
     }
 
+    /// <summary>
+    /// Every frame until the socket is drained (then the sequence simply ends) — the natural loop
+    /// for an application that must process everything before it stops. Dispose each frame.
+    /// </summary>
+    public static async IAsyncEnumerable<Msg> ReadAllAsync(this IReceiveSocket socket, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Msg frame;
+            try
+            {
+                frame = await socket.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketDrainedException)
+            {
+                yield break;
+            }
+
+            yield return frame;
+        }
+    }
+
     /// <summary>Receives one frame as a new array, waiting asynchronously.</summary>
     public static async ValueTask<byte[]> ReceiveBytesAsync(this IReceiveSocket socket, CancellationToken cancellationToken = default)
     {

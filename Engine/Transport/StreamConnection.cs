@@ -28,7 +28,8 @@ internal sealed class StreamConnection : IAsyncDisposable
         _socket = socket;
         RemoteAddress = remoteAddress;
         _stream = new NetworkStream(socket, ownsSocket: false);
-        Input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: SegmentSize, minimumReadSize: 4096, leaveOpen: true));
+        // Segments come from our frame pool so that received frames can share them (zero-copy).
+        Input = PipeReader.Create(_stream, new StreamPipeReaderOptions(pool: Buffers.SlabMemoryPool.Instance, bufferSize: SegmentSize, minimumReadSize: 4096, leaveOpen: true));
         Output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: SegmentSize, leaveOpen: true));
     }
 

@@ -33,7 +33,12 @@ internal sealed class StreamConnector
     /// <summary>The peer this connection feeds; it outlives each connection.</summary>
     internal Peer Peer { get; }
 
+    private volatile bool _noReconnect;
+
     internal void Start() => _loop = RunAsync();
+
+    /// <summary>Draining: keep the current connection, but do not make a new one after it ends.</summary>
+    internal void StopReconnecting() => _noReconnect = true;
 
     private async Task RunAsync()
     {
@@ -78,7 +83,7 @@ internal sealed class StreamConnector
                 failure = e.Message;
             }
 
-            if (_stop.IsCancellationRequested)
+            if (_stop.IsCancellationRequested || _noReconnect)
             {
                 break;
             }
@@ -105,9 +110,9 @@ internal sealed class StreamConnector
     private async Task<Socket> ConnectOnceAsync(SocketOptions options)
     {
         EndPoint target = await ResolveAsync().ConfigureAwait(false);
-        var socket = target is UnixDomainSocketEndPoint
+        var socket = _owner.ConnectSocketFactory?.Invoke(target) ?? (target is UnixDomainSocketEndPoint
             ? new Socket(AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(target.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp);
+            : new Socket(target.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp));
         try
         {
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);

@@ -27,6 +27,22 @@ internal static class Commands
 
     internal static ReadOnlySpan<byte> Cancel => "CANCEL"u8;
 
+    /// <summary>Our extension: "stop sending to me, I am draining" (only to peers that announced X-Drain).</summary>
+    internal static ReadOnlySpan<byte> Drain => "DRAIN"u8;
+
+    /// <summary>Our extension: "that was my last message to you" (the answer to DRAIN).</summary>
+    internal static ReadOnlySpan<byte> Drained => "DRAINED"u8;
+
+    /// <summary>Writes a command frame with no data; returns its length.</summary>
+    internal static int WriteBare(Span<byte> destination, ReadOnlySpan<byte> name)
+    {
+        int bodySize = 1 + name.Length;
+        int position = FrameCodec.WriteHeader(destination, more: false, command: true, bodySize);
+        destination[position++] = (byte)name.Length;
+        name.CopyTo(destination[position..]);
+        return position + name.Length;
+    }
+
     /// <summary>Maximum context length of a PING/PONG; longer contexts are truncated (RFC 37).</summary>
     internal const int MaxPingContext = 16;
 

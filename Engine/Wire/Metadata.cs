@@ -18,6 +18,9 @@ internal sealed class Metadata
     internal const string SocketTypeName = "Socket-Type";
     internal const string IdentityName = "Identity";
 
+    /// <summary>Our capability flag (RFC 37 reserves X- names for applications): the peer speaks DRAIN/DRAINED.</summary>
+    internal const string DrainName = "X-Drain";
+
     private readonly Dictionary<string, byte[]> _properties = new(StringComparer.OrdinalIgnoreCase);
 
     internal IReadOnlyDictionary<string, byte[]> Properties => _properties;
