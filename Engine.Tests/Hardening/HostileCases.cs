@@ -65,6 +65,18 @@ internal static class HostileCases
         peer.SendUntilClosed(_ => batch, maxBytes: 256 * MiB, maxTime: GiveUp);
     };
 
+    /// <summary>
+    /// 900 staged 64-byte frames, each followed by a 60 KiB unknown command (ignored, as RFC 37
+    /// allows), then silence: the message counts 56 KiB, and holding it must cost about that, not
+    /// one 64 KiB receive segment per frame.
+    /// </summary>
+    private static void StagedFramesBetweenLargeCommands(HostilePeer peer)
+    {
+        peer.Send(HandshakeAsPush());
+        byte[] chunk = Concat(Frame(0x01, new byte[64]), Command("X-PAD", new byte[60 * 1024]));
+        peer.SendUntilClosed(_ => chunk, maxBytes: 900L * chunk.Length, maxTime: GiveUp);
+    }
+
     private static HostileCase Case(string name, Action<HostilePeer> script, Verdict verdict, string reason, long? memoryBound = null) =>
         new(name, script, verdict, reason, memoryBound);
 
@@ -168,6 +180,7 @@ internal static class HostileCases
             Case("frame-announces-max-then-stalls", AfterHandshake(Header(0x00, 16 * MiB)), Verdict.DeclaredDead, "no traffic", memoryBound: 8 * MiB),
             Case("4mib-of-a-16mib-frame-then-stalls", AfterHandshake(Header(0x00, 16 * MiB), new byte[4 * MiB]), Verdict.DeclaredDead, "no traffic", memoryBound: 16 * MiB),
             Case("stalls-mid-header", AfterHandshake([0x02, 0x00, 0x00, 0x00]), Verdict.DeclaredDead, "no traffic"),
+            Case("staged-frames-between-large-commands-then-stalls", StagedFramesBetweenLargeCommands, Verdict.DeclaredDead, "no traffic", memoryBound: 16 * MiB),
         ];
     }
 }

@@ -207,7 +207,11 @@ internal sealed partial class Session
                 _messageBytes = 0;
             }
 
-            if (length >= ZeroCopyThreshold && reader.UnreadSpan.Length >= length
+            // Only a message's last frame may be a view: a staged view would keep its whole 64 KiB
+            // segment alive until the message completes, so a peer putting large (ignored)
+            // commands between 64-byte frames could pin 1024 segments while MaxBufferedBytes
+            // counted 64 KiB. Copied staged frames cost exactly what they count.
+            if (!more && length >= ZeroCopyThreshold && reader.UnreadSpan.Length >= length
                 && SlabMemoryPool.TryLocate(reader.UnreadSequence.First, out MsgBuffer? segment, out int start))
             {
                 // The whole body is inside one receive segment: hand out a view of it, no copy.
@@ -374,7 +378,16 @@ internal sealed partial class Session
         }
         else
         {
-            span = body.ToArray();
+            // A long command across segments: its first 512 bytes hold any name (at most 255) and
+            // all we read of PING, PONG and ERROR. Only a subscription needs all of its topic, so
+            // a peer sending large unknown commands causes no allocation per command.
+            body.Slice(0, copy.Length).CopyTo(copy);
+            span = copy;
+            if (_owner.Type is SocketType.Pub or SocketType.XPub && Commands.TryParse(span, out ReadOnlySpan<byte> longName, out _)
+                && (longName.SequenceEqual(Commands.Subscribe) || longName.SequenceEqual(Commands.Cancel)))
+            {
+                span = body.ToArray();
+            }
         }
 
         if (!Commands.TryParse(span, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> data))
