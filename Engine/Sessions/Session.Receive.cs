@@ -408,7 +408,14 @@ internal sealed partial class Session
         else if (name.SequenceEqual(Commands.Drain))
         {
             // The peer is draining: stop routing to it; the send loop answers DRAINED once nothing more can go to it.
-            _peer!.DrainRequested = true;
+            // Only the first DRAIN counts: each one queues a command for the application's thread,
+            // which applies them only when it next sends, so a repeated DRAIN would grow that queue without bound.
+            if (_peer!.DrainRequested)
+            {
+                return;
+            }
+
+            _peer.DrainRequested = true;
             _owner.OnPeerDraining(_peer);
             _peer.SendLoopWaiter.Signal();
         }
