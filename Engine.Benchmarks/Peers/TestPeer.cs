@@ -15,12 +15,14 @@ public static class TestPeer
     {
         string endpoint = "tcp://127.0.0.1:0";
         int delayUs = 0;
+        bool graceful = false;
         for (int i = 2; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
                 case "--endpoint": endpoint = args[i + 1]; break;
                 case "--delay-us": delayUs = int.Parse(args[i + 1]); break;
+                case "--graceful": graceful = bool.Parse(args[i + 1]); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -30,9 +32,22 @@ public static class TestPeer
         string bound = pull.Bind(endpoint);
         var output = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true };
         output.WriteLine($"READY {bound}");
+
+        // --graceful true: SIGTERM drains instead of killing (the one-line hookup applications use).
+        using GracefulShutdown? shutdown = graceful ? GracefulShutdown.OnSignals(TimeSpan.FromSeconds(10)) : null;
         while (true)
         {
-            Msg frame = pull.Receive();
+            if (!pull.TryReceive(out Msg frame, Timeout.InfiniteTimeSpan))
+            {
+                // Drained: everything that will ever arrive has been read.
+                foreach (DrainReport report in shutdown!.Completion.GetAwaiter().GetResult())
+                {
+                    output.WriteLine($"DRAINED {report}");
+                }
+
+                return 0;
+            }
+
             long id = frame.Length >= 8 ? BinaryPrimitives.ReadInt64LittleEndian(frame.Span) : -1;
             frame.Dispose();
             output.WriteLine(id);

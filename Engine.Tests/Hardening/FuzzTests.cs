@@ -16,13 +16,13 @@ public sealed class FuzzTests
     private static string CorpusDirectory => Path.Combine(TestContext.CurrentContext.TestDirectory, "Hardening", "FuzzCorpus");
 
     public static IEnumerable<TestCaseData> CorpusFiles() =>
-        Directory.EnumerateFiles(Path.Combine(AppContext.BaseDirectory, "Hardening", "FuzzCorpus"), "*.hex")
+        System.IO.Directory.EnumerateFiles(Path.Combine(AppContext.BaseDirectory, "Hardening", "FuzzCorpus"), "*.hex")
             .Order(StringComparer.Ordinal)
             .Select(path => new TestCaseData(Path.GetFileName(path)).SetName($"Corpus({Path.GetFileNameWithoutExtension(path)})"));
 
     [Test]
     public void TheCorpusIsThere() =>
-        Assert.That(Directory.EnumerateFiles(CorpusDirectory, "*.hex").Count(), Is.GreaterThanOrEqualTo(5), "the regression corpus is copied next to the tests");
+        Assert.That(System.IO.Directory.EnumerateFiles(CorpusDirectory, "*.hex").Count(), Is.GreaterThanOrEqualTo(5), "the regression corpus is copied next to the tests");
 
     [TestCaseSource(nameof(CorpusFiles))]
     public void CorpusInputIsRefusedCleanly(string file)

@@ -26,6 +26,10 @@ internal sealed class ChildPeer : IDisposable
             {
                 _ready.TrySetResult(e.Data[6..]);
             }
+            else if (e.Data.StartsWith("DRAINED ", StringComparison.Ordinal))
+            {
+                DrainReports.Add(e.Data[8..]);
+            }
             else if (long.TryParse(e.Data, out long id))
             {
                 ReceivedIds.Add(id);
@@ -35,6 +39,10 @@ internal sealed class ChildPeer : IDisposable
     }
 
     internal ConcurrentBag<long> ReceivedIds { get; } = new();
+
+    internal ConcurrentBag<string> DrainReports { get; } = new();
+
+    internal Process Process => _process;
 
     internal string Endpoint { get; private set; } = string.Empty;
 
@@ -51,7 +59,7 @@ internal sealed class ChildPeer : IDisposable
     }
 
     /// <param name="wrapper">A command to run the peer under, e.g. <c>ip netns exec NAME</c> for another "host".</param>
-    internal static ChildPeer StartPull(int delayMicroseconds, string endpoint = "tcp://127.0.0.1:0", string? wrapper = null)
+    internal static ChildPeer StartPull(int delayMicroseconds, string endpoint = "tcp://127.0.0.1:0", string? wrapper = null, bool graceful = false)
     {
         string[] prefix = wrapper?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
         var start = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet")
@@ -77,6 +85,8 @@ internal sealed class ChildPeer : IDisposable
         start.ArgumentList.Add(endpoint);
         start.ArgumentList.Add("--delay-us");
         start.ArgumentList.Add(delayMicroseconds.ToString());
+        start.ArgumentList.Add("--graceful");
+        start.ArgumentList.Add(graceful ? "true" : "false");
         var child = new ChildPeer(Process.Start(start)!);
         if (!child._ready.Task.Wait(TimeSpan.FromSeconds(30)))
         {

@@ -230,3 +230,32 @@ public class DrainTests
         Assert.That(report.Completed, Is.True, report.ToString());
     }
 }
+
+/// <summary>The one-line SIGTERM hookup, in a real process.</summary>
+[TestFixture]
+[CancelAfter(60_000)]
+public class GracefulShutdownTests
+{
+    [Test]
+    public void SigtermDrainsTheProcessAndItReadsEverythingBeforeExiting()
+    {
+        using ChildPeer child = ChildPeer.StartPull(delayMicroseconds: 200, graceful: true);
+        using var push = new PushSocket();
+        push.Connect(child.Endpoint);
+        push.WaitForConnected(1);
+        for (long id = 0; id < 3000; id++)
+        {
+            Msg frame = Msg.Allocate(8);
+            BinaryPrimitives.WriteInt64LittleEndian(frame.WritableSpan, id);
+            push.Send(ref frame);
+        }
+
+        // The child reads slowly: most of the 3,000 are still queued in it and in flight when TERM comes.
+        Assert.That(System.Diagnostics.Process.Start("kill", $"-TERM {child.Process.Id}")!.WaitForExit(10_000), Is.True);
+        Assert.That(child.Process.WaitForExit(30_000), Is.True, "the child finished its drain and exited");
+        child.Process.WaitForExit();
+        Assert.That(child.Process.ExitCode, Is.Zero);
+        Assert.That(child.ReceivedIds.Distinct().Count(), Is.EqualTo(3000), "every message sent before the signal was processed");
+        Assert.That(child.DrainReports, Has.Some.Contains("undelivered 0"));
+    }
+}

@@ -17,5 +17,11 @@ internal static class EngineMetrics
     internal static readonly Counter<long> Reconnects = Meter.CreateCounter<long>("engine.reconnects", "{attempt}", "Reconnect attempts.");
     internal static readonly Counter<long> Rerouted = Meter.CreateCounter<long>("engine.messages.rerouted", "{message}", "Messages taken back from a departed peer and sent to another.");
     internal static readonly Counter<long> Dropped = Meter.CreateCounter<long>("engine.messages.dropped", "{message}", "Messages dropped by design (PUB at HWM, ROUTER unknown id).");
+    internal static readonly ObservableGauge<long> QueueDepth = Meter.CreateObservableGauge(
+        "engine.queue.depth",
+        static () => Sockets.MessageSocket.TotalQueued(),
+        "{message}",
+        "Whole messages waiting in pipes (both directions) across every open socket.");
+
     internal static readonly Counter<long> PeersDead = Meter.CreateCounter<long>("engine.peers.dead", "{peer}", "Peers declared dead by heartbeat.");
 }

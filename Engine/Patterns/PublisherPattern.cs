@@ -90,6 +90,7 @@ internal sealed class PublisherPattern : ISendStrategy, IReceiveStrategy
             if (!peer.Outbound!.CanWrite)
             {
                 Dropped++;
+                Diagnostics.EngineMetrics.Dropped.Add(1);
                 continue;
             }
 

@@ -106,6 +106,7 @@ internal sealed class RouterPattern : ISendStrategy, IReceiveStrategy
     private void Drop(Span<Msg> staged, ref Msg last)
     {
         Dropped++;
+        Diagnostics.EngineMetrics.Dropped.Add(1);
         for (int i = 0; i < staged.Length; i++)
         {
             staged[i].Dispose();

@@ -34,6 +34,21 @@ public abstract partial class MessageSocket
     /// <summary>True for sockets that take input the application reads (drained first by <see cref="Drain.AllAsync"/>).</summary>
     internal bool HasInput => _receiver is not null;
 
+    /// <summary>Messages queued in every open socket's pipes, for the queue-depth gauge.</summary>
+    internal static long TotalQueued()
+    {
+        long total = 0;
+        foreach (MessageSocket socket in Live.Keys)
+        {
+            foreach (Peer peer in socket._peers.Keys)
+            {
+                total += (peer.Inbound?.QueuedMessages ?? 0) + (peer.Outbound?.QueuedMessages ?? 0);
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>Send loops add what they flushed, per batch.</summary>
     internal void CountFlushed(long messages) => Interlocked.Add(ref _flushedMessages, messages);
 
@@ -63,6 +78,8 @@ public abstract partial class MessageSocket
         var notes = new List<string>();
         bool completed = true;
 
+        // Withdraw our names first: sockets following them move away while we still accept.
+        WithdrawNames();
         await StopTakingNewPeersAsync().ConfigureAwait(false);
         if (_receiver is not null)
         {
@@ -112,13 +129,6 @@ public abstract partial class MessageSocket
         {
             connector.StopReconnecting();
         }
-
-        OnDrainStarting();
-    }
-
-    /// <summary>Hook for name registrations (the directory) to be withdrawn when a drain starts.</summary>
-    private protected virtual void OnDrainStarting()
-    {
     }
 
     /// <summary>Tells every upstream peer to stop and waits until each has ended its stream or, for foreign peers, fallen silent.</summary>
