@@ -36,7 +36,7 @@ public sealed class CommandFloodTests
     }
 
     [Test]
-    public void AFloodOfPingsIsAnsweredWithoutQueueingAPongForEach()
+    public void AFloodOfPingsQueuesNoPongPerPing()
     {
         using var pull = new PullSocket();
         string endpoint = pull.Bind("tcp://127.0.0.1:0");
@@ -45,7 +45,7 @@ public sealed class CommandFloodTests
         var memory = HostileInputTests.Measurement.Start();
         using (var peer = new HostilePeer(endpoint))
         {
-            // This peer never reads: if each PING queued its own PONG, they would pile up on our side.
+            // Far more PINGs than PONGs can go out: at most one PONG may be pending, the rest are folded into it.
             peer.Send(Zmtp.HandshakeAsPush());
             byte[] pings = Zmtp.Concat(Enumerable.Repeat(Zmtp.Command("PING", [0, 0, .. new byte[16]]), 2048).ToArray());
             peer.SendUntilClosed(_ => pings, maxBytes: 500_000L * 25, maxTime: Wait);
@@ -55,6 +55,6 @@ public sealed class CommandFloodTests
             monitor.WaitFor(peer.Address, MonitorEventKind.Disconnected, Wait);
         }
 
-        memory.AssertWithin(8 * HostileCases.MiB, "half a million PINGs from a peer that never reads");
+        memory.AssertWithin(8 * HostileCases.MiB, "half a million PINGs");
     }
 }

@@ -160,8 +160,34 @@ public sealed class HostileInputTests
 
         internal static Measurement Start()
         {
+            WaitForQuiet();
             long heap = GC.GetTotalMemory(forceFullCollection: true);
             return new Measurement(GC.GetTotalAllocatedBytes(precise: true), heap);
+        }
+
+        /// <summary>
+        /// Allocation is counted process-wide, so a test that ran before and is still winding down
+        /// (a socket lingering, a peer reconnecting) would be charged to the case. Waits, for ten
+        /// seconds at most, until the process allocates under 1 MiB per 100 ms window.
+        /// </summary>
+        private static void WaitForQuiet()
+        {
+            var clock = Stopwatch.StartNew();
+            long last = GC.GetTotalAllocatedBytes(precise: true);
+            while (clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                // The sampling window of an allocation rate, not a wait for some event.
+                Thread.Sleep(100);
+                long now = GC.GetTotalAllocatedBytes(precise: true);
+                if (now - last < 1024 * 1024)
+                {
+                    return;
+                }
+
+                last = now;
+            }
+
+            TestContext.Out.WriteLine($"the process did not quieten within 10 s ({(GC.GetTotalAllocatedBytes(precise: true) - last) / 1024} KiB in the last 100 ms): allocation figures include that");
         }
 
         internal void AssertWithin(long bound, string name)
