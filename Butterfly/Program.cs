@@ -22,6 +22,7 @@ try
         "intermediate" => Intermediate.Run(arguments),
         "component2" => Component2.Run(arguments),
         "receive_replies" => ReceiveReplies.Run(arguments),
+        "directory" => DirectoryRole.Run(arguments),
         _ => Usage($"unknown role '{role}'"),
     };
 }
@@ -55,6 +56,10 @@ static void PrintUsage(TextWriter writer) => writer.WriteLine(
       --timeout S          the whole run is stopped after S seconds (default 120)
       --startup-timeout S  each process must report READY within S seconds (default 30)
     The roles (send_requests, component1, intermediate, component2, receive_replies) are started by demo.
+
+    usage: Butterfly directory --bind tcp://127.0.0.1:5670 [--max-entries N] [--stdin-eof stop|ignore] [--verbose yes]
+      Runs a directory server (names -> endpoints with leases) until Ctrl+C, SIGTERM or STOP on stdin;
+      prints READY directory <endpoint>. Run two or more and give clients all of them.
     """);
 
 namespace Butterfly
@@ -85,6 +90,9 @@ namespace Butterfly
 
             return parsed;
         }
+
+        internal string Optional(string name, string defaultValue) =>
+            _values.TryGetValue(name, out string? value) ? value : defaultValue;
 
         internal string Required(string name) =>
             _values.TryGetValue(name, out string? value) ? value : throw new ArgumentException($"--{name} is required");

@@ -13,11 +13,14 @@ public enum TransportKind
 
     /// <summary><c>inproc://name</c>: in-process, frames pass through pipes without encoding.</summary>
     Inproc,
+
+    /// <summary><c>dir://name</c>: a name looked up (and followed) through <see cref="SocketOptions.Directory"/>; connect only.</summary>
+    Directory,
 }
 
 /// <summary>
 /// A parsed endpoint address such as <c>tcp://127.0.0.1:5555</c>, <c>tcp://*:0</c>,
-/// <c>ipc:///tmp/feed.sock</c> or <c>inproc://workers</c>.
+/// <c>ipc:///tmp/feed.sock</c>, <c>inproc://workers</c> or <c>dir://intermediate-in</c>.
 /// </summary>
 public sealed class Endpoint
 {
@@ -63,7 +66,8 @@ public sealed class Endpoint
             "tcp" => ParseTcp(uri, address),
             "ipc" => new Endpoint(TransportKind.Ipc, address, null, 0),
             "inproc" => new Endpoint(TransportKind.Inproc, address, null, 0),
-            _ => throw Invalid(uri, $"unknown scheme '{scheme}'; use tcp, ipc or inproc"),
+            "dir" => ParseDirectory(uri, address),
+            _ => throw Invalid(uri, $"unknown scheme '{scheme}'; use tcp, ipc or inproc (or dir://name for a name in the directory)"),
         };
     }
 
@@ -100,6 +104,12 @@ public sealed class Endpoint
         return new Endpoint(TransportKind.Tcp, address, host, port);
     }
 
+    private static Endpoint ParseDirectory(string uri, string name)
+    {
+        string? problem = Engine.Directory.DirectoryProtocol.NameProblem(name);
+        return problem is null ? new Endpoint(TransportKind.Directory, name, null, 0) : throw Invalid(uri, problem);
+    }
+
     private static ArgumentException Invalid(string uri, string why) =>
         new($"Invalid endpoint '{uri}': {why}.", "endpoint");
 
@@ -108,6 +118,7 @@ public sealed class Endpoint
     {
         TransportKind.Tcp => $"tcp://{Address}",
         TransportKind.Ipc => $"ipc://{Address}",
+        TransportKind.Directory => $"dir://{Address}",
         _ => $"inproc://{Address}",
     };
 }

@@ -240,6 +240,14 @@ public sealed class SocketOptions
         set => _xpubWelcomeMessage = value?.ToArray();
     }
 
+    /// <summary>
+    /// The directory that <c>Connect("dir://name")</c> resolves and follows, and that
+    /// <c>Bind(endpoint, registerAs)</c> registers with. Set it before connecting or binding; the
+    /// socket does not own it (one client serves many sockets; dispose it after them). Null
+    /// (the default) makes <c>dir://</c> endpoints an error.
+    /// </summary>
+    public Engine.Directory.DirectoryClient? Directory { get; set; }
+
     /// <summary>Where connection-level events and errors are logged. Defaults to a logger that discards.</summary>
     public ILogger Logger
     {

@@ -116,7 +116,7 @@ public class ButterflyDemoTests
             return found;
         }
 
-        foreach (string directory in Directory.EnumerateDirectories("/proc"))
+        foreach (string directory in System.IO.Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(directory), out int pid))
             {

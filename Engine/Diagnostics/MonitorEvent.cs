@@ -15,6 +15,18 @@ public enum MonitorEventKind
     Closed,
     PeerDead,
     MessagesRerouted,
+
+    /// <summary>A <c>dir://</c> name was resolved for the first time (the reason says to how many endpoints).</summary>
+    DirectoryResolved,
+
+    /// <summary>An endpoint appeared under or left a followed <c>dir://</c> name; the socket connected or disconnected it.</summary>
+    DirectoryChanged,
+
+    /// <summary>A directory server stopped answering; the socket keeps its connections and the client keeps retrying.</summary>
+    DirectoryUnreachable,
+
+    /// <summary>A directory server answers (again).</summary>
+    DirectoryReachable,
 }
 
 /// <summary>One socket event: what, on which endpoint or peer, and why (for failures and disconnects).</summary>

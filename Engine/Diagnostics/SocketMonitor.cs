@@ -28,7 +28,7 @@ internal sealed class SocketMonitor
         _channel.Writer.TryWrite(monitorEvent);
         LogLevel level = kind switch
         {
-            MonitorEventKind.HandshakeFailed or MonitorEventKind.ProtocolError or MonitorEventKind.BindFailed => LogLevel.Warning,
+            MonitorEventKind.HandshakeFailed or MonitorEventKind.ProtocolError or MonitorEventKind.BindFailed or MonitorEventKind.DirectoryUnreachable => LogLevel.Warning,
             MonitorEventKind.Disconnected => LogLevel.Information,
             _ => LogLevel.Debug,
         };

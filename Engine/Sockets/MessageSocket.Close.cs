@@ -62,6 +62,7 @@ public abstract partial class MessageSocket
         // Wake anyone blocked in send or receive: they see the socket closing and throw.
         _sendWaiter.Signal();
         _receiveWaiter.Signal();
+        await CloseDirectoryAsync().ConfigureAwait(false);
 
         StreamListener[] listeners;
         StreamConnector[] connectors;

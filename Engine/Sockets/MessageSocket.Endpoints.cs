@@ -22,6 +22,7 @@ public abstract partial class MessageSocket
     {
         ThrowIfDisposed();
         Endpoint parsed = Endpoint.Parse(endpoint);
+        RefuseDirectoryBind(parsed);
         if (parsed.Transport == TransportKind.Inproc)
         {
             InprocRegistry.Bind(this, parsed.Address);
@@ -66,13 +67,20 @@ public abstract partial class MessageSocket
 
     /// <summary>
     /// Connects to <paramref name="endpoint"/> in the background and keeps reconnecting (with
-    /// back-off) whenever the connection is lost. Messages sent before the peer is up are queued
+    /// back-off) whenever the connection is lost. <c>dir://name</c> connects to every endpoint
+    /// registered under the name in <see cref="SocketOptions.Directory"/> and follows it as it changes. Messages sent before the peer is up are queued
     /// for it, up to the send high-water mark.
     /// </summary>
     public void Connect(string endpoint)
     {
         ThrowIfDisposed();
         Endpoint parsed = Endpoint.Parse(endpoint);
+        if (parsed.Transport == TransportKind.Directory)
+        {
+            ConnectByName(parsed);
+            return;
+        }
+
         if (parsed.Transport == TransportKind.Inproc)
         {
             InprocLink link = InprocRegistry.Connect(this, parsed.Address);
@@ -99,9 +107,10 @@ public abstract partial class MessageSocket
         connector.Start();
     }
 
-    /// <summary>Stops listening on an endpoint given to (or returned by) <see cref="Bind"/>; accepted connections stay up.</summary>
+    /// <summary>Stops listening on an endpoint given to (or returned by) <see cref="Bind(string)"/>; accepted connections stay up.</summary>
     public void Unbind(string endpoint)
     {
+        EndDirectoryRegistration(endpoint);
         if (Endpoint.Parse(endpoint) is { Transport: TransportKind.Inproc } inproc)
         {
             bool removed;
@@ -143,6 +152,12 @@ public abstract partial class MessageSocket
     /// </summary>
     public void Disconnect(string endpoint)
     {
+        if (Endpoint.Parse(endpoint) is { Transport: TransportKind.Directory } name)
+        {
+            DisconnectByName(name);
+            return;
+        }
+
         if (Endpoint.Parse(endpoint) is { Transport: TransportKind.Inproc } inproc)
         {
             InprocLink? link;

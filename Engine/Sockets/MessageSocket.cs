@@ -68,7 +68,7 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     /// <summary>The socket's ZeroMQ type.</summary>
     public SocketType Type { get; }
 
-    /// <summary>The socket's options; set them before <see cref="Bind"/>/<see cref="Connect"/>.</summary>
+    /// <summary>The socket's options; set them before <see cref="Bind(string)"/>/<see cref="Connect"/>.</summary>
     public SocketOptions Options { get; }
 
     internal SocketMonitor Monitor { get; }
