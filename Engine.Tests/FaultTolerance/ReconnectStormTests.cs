@@ -8,7 +8,7 @@ namespace Engine.Tests.FaultTolerance;
 [CancelAfter(120_000)]
 public class ReconnectStormTests
 {
-    private static int OpenFileDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+    private static int OpenFileDescriptors() => System.IO.Directory.GetFiles("/proc/self/fd").Length;
 
     [Test]
     public void APeerFlappingFiftyTimesLeaksNoSocketsThreadsOrMemory()
