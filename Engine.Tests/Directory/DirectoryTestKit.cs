@@ -15,7 +15,8 @@ internal static class DirectoryTestKit
     internal static DirectoryClientOptions FastOptions() => new()
     {
         ProbeInterval = TimeSpan.FromMilliseconds(100),
-        RequestTimeout = TimeSpan.FromMilliseconds(500),
+        // Long enough for a cold client (JIT, connect, handshake) on a busy 2-core machine.
+        RequestTimeout = TimeSpan.FromSeconds(1),
         WatchLease = TimeSpan.FromMilliseconds(1500),
         DefaultLease = Lease,
     };

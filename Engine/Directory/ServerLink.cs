@@ -31,7 +31,11 @@ internal sealed class ServerLink
             // limit means a send never fails half-way through a multipart request.
             SendHighWatermark = 0,
             Linger = TimeSpan.Zero,
+            // Silence is judged like the client judges it (probe + request timeout): a heartbeat
+            // timeout of one interval drops healthy connections on a busy machine, and renewals
+            // skip a server while its connection is down.
             HeartbeatInterval = options.ProbeInterval,
+            HeartbeatTimeout = options.ProbeInterval + options.RequestTimeout,
             ReconnectInterval = TimeSpan.FromMilliseconds(Math.Min(100, options.ProbeInterval.TotalMilliseconds)),
             ReconnectIntervalMax = options.ProbeInterval,
             ConnectTimeout = options.RequestTimeout,

@@ -56,10 +56,10 @@ internal sealed class Peer
     internal bool Persistent { get; }
 
     /// <summary>Parks the session's send loop until the outbound pipe has frames (reader side of <see cref="Outbound"/>).</summary>
-    internal Waiter SendLoopWaiter { get; } = new();
+    internal Waiter SendLoopWaiter { get; } = new(inlineContinuations: true);
 
     /// <summary>Parks the session's receive loop while the inbound pipe is at its HWM (writer side of <see cref="Inbound"/>).</summary>
-    internal Waiter ReceiveLoopWaiter { get; } = new();
+    internal Waiter ReceiveLoopWaiter { get; } = new(inlineContinuations: true);
 
     /// <summary>How a ROUTER addresses this peer: its announced identity or one we generated. Set before attach.</summary>
     internal byte[]? RoutingId { get; set; }

@@ -117,11 +117,12 @@ public abstract partial class MessageSocket
         }
     }
 
-    /// <summary>Close: unregister every name first (watchers move away while we still listen), then stop following names.</summary>
-    private async ValueTask CloseDirectoryAsync()
+    /// <summary>
+    /// Unregisters every name this socket published, so sockets following them move away. Close
+    /// does it first; a drain should too, before it stops accepting (one call at its start).
+    /// </summary>
+    private void WithdrawNames()
     {
-        NameConnector[] followers;
-        DirectoryClient[] directories;
         lock (_directoryGate)
         {
             foreach ((_, _, DirectoryRegistration registration) in _directoryRegistrations)
@@ -130,6 +131,17 @@ public abstract partial class MessageSocket
             }
 
             _directoryRegistrations.Clear();
+        }
+    }
+
+    /// <summary>Close: unregister every name first (watchers move away while we still listen), then stop following names.</summary>
+    private async ValueTask CloseDirectoryAsync()
+    {
+        WithdrawNames();
+        NameConnector[] followers;
+        DirectoryClient[] directories;
+        lock (_directoryGate)
+        {
             followers = [.. _followedNames.Values];
             _followedNames.Clear();
             directories = [.. _directories];

@@ -85,6 +85,8 @@ public abstract partial class MessageSocket
         var notes = new List<string>();
         bool completed = true;
 
+        // Withdraw our names first: sockets following them move away while we still accept.
+        WithdrawNames();
         await StopTakingNewPeersAsync().ConfigureAwait(false);
         if (_receiver is not null)
         {
@@ -134,13 +136,6 @@ public abstract partial class MessageSocket
         {
             connector.StopReconnecting();
         }
-
-        OnDrainStarting();
-    }
-
-    /// <summary>Hook for name registrations (the directory) to be withdrawn when a drain starts.</summary>
-    private protected virtual void OnDrainStarting()
-    {
     }
 
     /// <summary>Tells every upstream peer to stop and waits until each has ended its stream or, for foreign peers, fallen silent.</summary>

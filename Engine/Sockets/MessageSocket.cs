@@ -31,11 +31,6 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     private int _sendCommandsPending;
     private int _receiveCommandsPending;
 
-    private protected MessageSocket(SocketType type, SocketOptions? options, ISendStrategy? sender, IReceiveStrategy? receiver)
-        : this(type, options, (_, _) => (sender, receiver))
-    {
-    }
-
     /// <summary>For patterns that need the socket's options or peers: <paramref name="strategies"/> builds them once both exist.</summary>
     private protected MessageSocket(
         SocketType type,

@@ -6,17 +6,11 @@ namespace Engine.Sockets;
 /// PULL (RFC 30): receives messages fair-queued from the connected PUSH peers, so that one busy
 /// peer cannot starve another. Never sends.
 /// </summary>
-public sealed class PullSocket : MessageSocket, IReceiveSocket
+public sealed class PullSocket : ReceivingSocket
 {
     /// <summary>A PULL socket with the given options (or the defaults).</summary>
     public PullSocket(SocketOptions? options = null)
-        : base(SocketType.Pull, options, sender: null, new FairQueue())
+        : base(SocketType.Pull, options, static (_, _) => (null, new FairQueue()))
     {
     }
-
-    /// <inheritdoc />
-    public bool TryReceive(out Msg frame, TimeSpan timeout) => TryReceiveFrame(out frame, timeout);
-
-    /// <inheritdoc />
-    public ValueTask<Msg> ReceiveAsync(CancellationToken cancellationToken = default) => ReceiveFrameAsync(cancellationToken);
 }
