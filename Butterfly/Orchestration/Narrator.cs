@@ -49,9 +49,10 @@ internal sealed partial class Narrator
                     long count = LeadingNumber(reason);
                     Rerouted += count;
                     return $"{child} rerouted {count} messages queued for a departed peer to the live ones";
-                case "Disconnected" when peer != endpoint:
+                case "Disconnected" when _names.ContainsKey(endpoint) && !reason.StartsWith("socket closed", StringComparison.Ordinal):
+                    // A socket closing itself (a drained worker) is not news; the peer going away is.
                     return Once($"{child} lost {peer}", $"{child}: connection to {peer} lost ({reason})");
-                case "HandshakeSucceeded" when peer != endpoint:
+                case "HandshakeSucceeded" when _names.ContainsKey(endpoint):
                     return Once($"{child} up {peer}", $"{child} connected to {peer} at {endpoint}");
                 case "HandshakeFailed":
                     return Once($"{child} handshake {endpoint}", $"{child}: handshake with {peer} failed ({reason}); retrying quietly");
@@ -81,13 +82,15 @@ internal sealed partial class Narrator
         string owner = NameOf(endpoint);
         string verb = change.Groups["verb"].Value == "added" ? "found" : "dropped";
         string why = verb == "dropped" ? " (its lease ran out or it unregistered)" : string.Empty;
-        return $"{child} {verb} {owner} under {name}{(owner == endpoint ? string.Empty : " at " + endpoint)} through the directory{why}";
+        string at = _names.ContainsKey(endpoint) ? " at " + endpoint : string.Empty;
+        return $"{child} {verb} {owner} under {name}{at} through the directory{why}";
     }
 
     /// <summary>The first time only: a reconnect loop repeats the same event every few seconds.</summary>
     private string? Once(string key, string text) => _said.Add(key) ? text : null;
 
-    private string NameOf(string endpoint) => _names.TryGetValue(endpoint, out string? name) ? name : endpoint;
+    /// <summary>The box behind an endpoint; an accepted connection's address (an ephemeral port) is just "the peer at".</summary>
+    private string NameOf(string endpoint) => _names.TryGetValue(endpoint, out string? name) ? name : "the peer at " + endpoint;
 
     private static long LeadingNumber(string text)
     {

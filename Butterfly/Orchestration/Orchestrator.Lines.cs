@@ -69,7 +69,7 @@ internal sealed partial class Orchestrator
     private void OnSocketEvent(ChildProcess child, string line)
     {
         string? text = _narrator.Tell(child.Name, line);
-        if (text is null)
+        if (text is null || _flushing)
         {
             return;
         }

@@ -107,7 +107,8 @@ internal sealed partial class Orchestrator
         string title = $"butterfly: throughput per stage, {_options.Rate} requests/s, {_options.Workers} workers per side, scenario {_options.Steps.ToString().ToLowerInvariant()}";
         try
         {
-            ThroughputPlot.Write(_options.PlotPath, title, series, events, samples[^1].Seconds);
+            var delay = new PlotSeries("worst delay (ms)", new Rgb(0, 0, 0), samples.Select(s => (s.Seconds, (double)s.WorstDelayMs)).ToList());
+            ThroughputPlot.Write(_options.PlotPath, title, series, delay, events, samples[^1].Seconds);
             Console.WriteLine($"butterfly: plot written to {_options.PlotPath}");
         }
         catch (IOException e)

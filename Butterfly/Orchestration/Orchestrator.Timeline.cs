@@ -27,6 +27,7 @@ internal sealed partial class Orchestrator
     private double? _movedServingAt;
     private double? _firstMovedTrafficAt;
     private volatile bool _stopping;
+    private volatile bool _flushing;
 
     private async Task PlayTimelineAsync(CancellationToken cancellationToken)
     {
@@ -63,6 +64,7 @@ internal sealed partial class Orchestrator
         }
 
         await UntilAsync(StopSourceAt * duration, cancellationToken).ConfigureAwait(false);
+        _flushing = true; // from here on, connections closing are the shutdown, not news
         _cluster.Children.FirstOrDefault(c => c.Name == "send_requests")?.Tell("FINISH");
         _phase = "source stopped, flushing";
         Milestone("source stopped", "source stopped: no new requests; what is unacknowledged is retried until every id is acknowledged");

@@ -145,9 +145,11 @@ internal sealed partial class Orchestrator
         await NameIntermediateAsync(first, "intermediate1", cancellationToken).ConfigureAwait(false);
         await NameIntermediateAsync(_intermediate2, "intermediate2", cancellationToken).ConfigureAwait(false);
         string[] source = await _cluster.ReadyAsync(sender, ready, cancellationToken).ConfigureAwait(false);
+        _narrator.Name(source[0], "send_requests");
         ChildProcess receiver = _cluster.Spawn("receive_replies", "receive_replies", "--size", Text(_options.BodySize), "--acks", source[1],
             "--watch-tag", Text(MovedTag));
         string sink = (await _cluster.ReadyAsync(receiver, ready, cancellationToken).ConfigureAwait(false))[0];
+        _narrator.Name(sink, "receive_replies");
 
         var workers = new List<ChildProcess>();
         for (int i = 1; i <= _options.Workers; i++)

@@ -18,39 +18,31 @@ internal static class ThroughputPlot
     private const int Left = 78;
     private const int Right = Width - 24;
     private const int Top = 44;
-    private const int Bottom = 400;
+    private const int Bottom = 380;
+
+    /// <summary>The delay panel under the throughput panel.</summary>
+    private const int DelayTop = Bottom + 40;
+    private const int DelayBottom = DelayTop + 110;
 
     private static readonly Rgb Ink = new(40, 40, 40);
     private static readonly Rgb Grid = new(225, 225, 225);
     private static readonly Rgb Marker = new(200, 30, 30);
 
-    internal static void Write(string path, string title, IReadOnlyList<PlotSeries> series, IReadOnlyList<PlotEvent> events, double endSeconds)
+    /// <param name="delay">The worst end-to-end delay per sample (ms), drawn in a panel of its own under the throughput.</param>
+    internal static void Write(string path, string title, IReadOnlyList<PlotSeries> series, PlotSeries delay, IReadOnlyList<PlotEvent> events, double endSeconds)
     {
         int keyRows = (events.Count + 1) / 2;
-        int height = Bottom + 84 + (keyRows * (Canvas.TextHeight + 4)) + 12;
+        int height = DelayBottom + 84 + (keyRows * (Canvas.TextHeight + 4)) + 12;
         var canvas = new Canvas(Width, height, Rgb.White);
         canvas.Text(Left, 6, title, Ink);
 
         double xMax = Math.Max(1, endSeconds);
-        double yMax = NiceCeiling(series.SelectMany(s => s.Points).Select(p => p.Value).DefaultIfEmpty(1).Max() * 1.08);
         int X(double seconds) => Left + (int)Math.Round((Right - Left) * Math.Clamp(seconds / xMax, 0, 1));
-        double Y(double value) => Bottom - ((Bottom - Top) * Math.Clamp(value / yMax, 0, 1));
-
-        DrawAxes(canvas, xMax, yMax, X, Y);
-        DrawEvents(canvas, events, X);
-        foreach (PlotSeries line in series)
-        {
-            for (int i = 1; i < line.Points.Count; i++)
-            {
-                (double t0, double v0) = line.Points[i - 1];
-                (double t1, double v1) = line.Points[i];
-                canvas.Line(X(t0), Y(v0), X(t1), Y(v1), line.Colour);
-            }
-        }
-
-        canvas.StrokeRectangle(Left, Top, Right - Left + 1, Bottom - Top + 1, Ink);
-        DrawLegend(canvas, series, Bottom + 40);
-        DrawEventKey(canvas, events, Bottom + 70);
+        DrawPanel(canvas, Top, Bottom, "messages/s", series, X, events);
+        DrawPanel(canvas, DelayTop, DelayBottom, "worst delay, ms", [delay], X, events);
+        DrawTimeAxis(canvas, xMax, X);
+        DrawLegend(canvas, [.. series, delay], DelayBottom + 40);
+        DrawEventKey(canvas, events, DelayBottom + 64);
 
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null)
@@ -62,38 +54,61 @@ internal static class ThroughputPlot
         canvas.WritePng(file);
     }
 
-    private static void DrawAxes(Canvas canvas, double xMax, double yMax, Func<double, int> x, Func<double, double> y)
+    /// <summary>One chart area: grid, value labels, event markers, lines, frame.</summary>
+    private static void DrawPanel(Canvas canvas, int top, int bottom, string unit, IReadOnlyList<PlotSeries> series, Func<double, int> x, IReadOnlyList<PlotEvent> events)
     {
-        double yStep = NiceStep(yMax / 5);
+        double yMax = NiceCeiling(series.SelectMany(s => s.Points).Select(p => p.Value).DefaultIfEmpty(1).Max() * 1.08);
+        double Y(double value) => bottom - ((bottom - top) * Math.Clamp(value / yMax, 0, 1));
+        double yStep = NiceStep(yMax / ((bottom - top) / 60.0));
         for (double value = 0; value <= yMax + (yStep / 2); value += yStep)
         {
-            int row = (int)Math.Round(y(value));
+            int row = (int)Math.Round(Y(value));
             canvas.FillRectangle(Left + 1, row, Right - Left - 1, 1, Grid);
             string label = Compact(value);
             canvas.Text(Left - 8 - Canvas.TextWidth(label), row - (Canvas.TextHeight / 2), label, Ink);
         }
 
+        canvas.Text(8, top - 18, unit, Ink);
+        DrawEvents(canvas, events, x, top, bottom, numbered: top == Top);
+        foreach (PlotSeries line in series)
+        {
+            for (int i = 1; i < line.Points.Count; i++)
+            {
+                (double t0, double v0) = line.Points[i - 1];
+                (double t1, double v1) = line.Points[i];
+                canvas.Line(x(t0), Y(v0), x(t1), Y(v1), line.Colour);
+            }
+        }
+
+        canvas.StrokeRectangle(Left, top, Right - Left + 1, bottom - top + 1, Ink);
+    }
+
+    private static void DrawTimeAxis(Canvas canvas, double xMax, Func<double, int> x)
+    {
         double xStep = NiceStep(xMax / 12);
         for (double seconds = 0; seconds <= xMax + 1e-9; seconds += xStep)
         {
             int column = x(seconds);
-            canvas.VerticalLine(column, Bottom, Bottom + 4, Ink);
+            canvas.VerticalLine(column, DelayBottom, DelayBottom + 4, Ink);
             string label = seconds.ToString("0.##", CultureInfo.InvariantCulture);
-            canvas.Text(column - (Canvas.TextWidth(label) / 2), Bottom + 8, label, Ink);
+            canvas.Text(column - (Canvas.TextWidth(label) / 2), DelayBottom + 8, label, Ink);
         }
 
-        canvas.Text(8, Top - 18, "messages/s", Ink);
         const string XLabel = "seconds since GO";
-        canvas.Text(Right - Canvas.TextWidth(XLabel), Bottom + 22, XLabel, Ink);
+        canvas.Text(Right - Canvas.TextWidth(XLabel), DelayBottom + 22, XLabel, Ink);
     }
 
-    private static void DrawEvents(Canvas canvas, IReadOnlyList<PlotEvent> events, Func<double, int> x)
+    private static void DrawEvents(Canvas canvas, IReadOnlyList<PlotEvent> events, Func<double, int> x, int top, int bottom, bool numbered)
     {
         var lastNumberEnd = new Dictionary<int, int>();
         for (int i = 0; i < events.Count; i++)
         {
             int column = x(events[i].Seconds);
-            canvas.VerticalLine(column, Top + 1, Bottom - 1, Marker, dash: 4);
+            canvas.VerticalLine(column, top + 1, bottom - 1, Marker, dash: 4);
+            if (!numbered)
+            {
+                continue;
+            }
 
             // Numbers of events close together go on separate rows so they stay readable.
             string number = (i + 1).ToString(CultureInfo.InvariantCulture);
@@ -104,14 +119,14 @@ internal static class ThroughputPlot
             }
 
             int left = column - (Canvas.TextWidth(number) / 2);
-            int top = Top + 3 + (row * (Canvas.TextHeight + 2));
-            canvas.FillRectangle(left - 2, top, Canvas.TextWidth(number) + 4, Canvas.TextHeight, Rgb.White);
-            canvas.Text(left, top, number, Marker);
+            int numberTop = top + 3 + (row * (Canvas.TextHeight + 2));
+            canvas.FillRectangle(left - 2, numberTop, Canvas.TextWidth(number) + 4, Canvas.TextHeight, Rgb.White);
+            canvas.Text(left, numberTop, number, Marker);
             lastNumberEnd[row] = left + Canvas.TextWidth(number) + 4;
         }
     }
 
-    private static void DrawLegend(Canvas canvas, IReadOnlyList<PlotSeries> series, int top)
+    private static void DrawLegend(Canvas canvas, IEnumerable<PlotSeries> series, int top)
     {
         int pen = Left;
         foreach (PlotSeries line in series)

@@ -74,7 +74,7 @@ internal sealed record SourcePlan(int Size, int Rate, TimeSpan RetryAfter, TimeS
 /// <summary>The source's state: the next id, the tracker of unacknowledged ids, the counts.</summary>
 internal sealed class Source(SourcePlan plan)
 {
-    /// <summary>At most this many ids outstanding: beyond it the source waits (back-pressure from a stalled pipeline).</summary>
+    /// <summary>The tracker's hard bound; the window below keeps the source far from it.</summary>
     private const int MaxOutstanding = 1 << 20;
 
     /// <summary>Looking for due retries walks every outstanding id, so it is done only this often (ms).</summary>
@@ -87,6 +87,13 @@ internal sealed class Source(SourcePlan plan)
     private long _frames;
     private long _acked;
     private long _nextRetryScan;
+
+    /// <summary>
+    /// At most this many unacknowledged ids (a quarter of what the pace sends in a retry period):
+    /// when the pipeline slows down (a loaded machine) the source slows with it instead of piling
+    /// up requests that would all be late and retried, which would only load it more.
+    /// </summary>
+    private readonly long _window = Math.Max(2_000, (long)(plan.Rate * plan.RetryAfter.TotalSeconds / 4));
 
     internal string Counters()
     {
@@ -124,7 +131,7 @@ internal sealed class Source(SourcePlan plan)
                 start = now - ((sent + (plan.Rate / 10)) * 1000 / plan.Rate);
             }
 
-            for (int burst = 0; burst < 1000 && Interlocked.Read(ref _sent) < target && !control.Finishing; burst++)
+            for (int burst = 0; burst < 1000 && Interlocked.Read(ref _sent) < target && !control.Finishing && !WindowFull(); burst++)
             {
                 if (!SendNew(output, control))
                 {
@@ -182,6 +189,14 @@ internal sealed class Source(SourcePlan plan)
             }
 
             ack.Dispose();
+        }
+    }
+
+    private bool WindowFull()
+    {
+        lock (_gate)
+        {
+            return _tracker.Outstanding >= _window;
         }
     }
 

@@ -45,7 +45,9 @@ internal static class Worker
                 return 0;
             }
 
-            return ReportDrain(shutdown, drainTimeout, reporter, stats);
+            // Told to STOP while draining (Ctrl+C reaches the whole process group): the orchestrator
+            // is ending the run and kills stragglers after a few seconds, so wait only briefly.
+            return ReportDrain(shutdown, control.Stopping ? TimeSpan.FromSeconds(2) : drainTimeout + TimeSpan.FromSeconds(5), reporter, stats);
         }
         finally
         {
@@ -55,12 +57,12 @@ internal static class Worker
     }
 
     /// <summary>The input is drained; waits (bounded) for the outputs to flush and prints one DRAIN line per socket.</summary>
-    private static int ReportDrain(GracefulShutdown shutdown, TimeSpan drainTimeout, StageReporter reporter, RelayStats stats)
+    private static int ReportDrain(GracefulShutdown shutdown, TimeSpan wait, StageReporter reporter, RelayStats stats)
     {
         Task<IReadOnlyList<DrainReport>> completion = shutdown.Completion;
-        if (!completion.Wait(drainTimeout + TimeSpan.FromSeconds(5)))
+        if (!completion.Wait(wait))
         {
-            Console.Error.WriteLine($"the drain did not finish within {drainTimeout.TotalSeconds + 5:0} s");
+            Console.Error.WriteLine($"the drain did not finish within {wait.TotalSeconds:0} s");
             return 1;
         }
 
