@@ -26,7 +26,6 @@ internal sealed class Scoreboard
     private readonly object _gate = new();
     private readonly Dictionary<string, Dictionary<string, long>> _figures = new(StringComparer.Ordinal);
     private readonly List<StageSnapshot> _samples = new();
-    private long _worstDelayMs;
 
     /// <summary>Rates are taken over this window: the children report four times a second, unsynchronised, so shorter windows jitter.</summary>
     private const double RateWindowSeconds = 1.0;
@@ -41,18 +40,6 @@ internal sealed class Scoreboard
             lock (_gate)
             {
                 return _samples.ToArray();
-            }
-        }
-    }
-
-    /// <summary>The worst end-to-end delay seen in any sample window (ms).</summary>
-    internal long WorstDelayMs
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _worstDelayMs;
             }
         }
     }
@@ -74,32 +61,12 @@ internal sealed class Scoreboard
         {
             if (values.TryGetValue("delay_ms", out long delay))
             {
-                // A per-window maximum: keep it until the next sample takes it.
-                _figures.TryGetValue(childName, out Dictionary<string, long>? old);
-                values["delay_ms"] = Math.Max(delay, old?.GetValueOrDefault("window_delay_ms") ?? 0);
-                values["window_delay_ms"] = values["delay_ms"];
-                _worstDelayMs = Math.Max(_worstDelayMs, delay);
+                // The sink reports the worst delay of its last 250 ms: keep the worst until the next sample takes it.
+                long pending = _figures.GetValueOrDefault(childName)?.GetValueOrDefault("window_delay_ms") ?? 0;
+                values["window_delay_ms"] = Math.Max(delay, pending);
             }
 
             _figures[childName] = values;
-        }
-    }
-
-    /// <summary>The figure <paramref name="name"/> of one child (0 when it never reported it).</summary>
-    internal long Figure(string childName, string name)
-    {
-        lock (_gate)
-        {
-            return _figures.TryGetValue(childName, out Dictionary<string, long>? values) ? values.GetValueOrDefault(name) : 0;
-        }
-    }
-
-    /// <summary>Sum of a figure over every child of a stage.</summary>
-    internal long StageTotal(string stage, string name)
-    {
-        lock (_gate)
-        {
-            return _figures.Where(f => StageOf(f.Key) == stage).Sum(f => f.Value.GetValueOrDefault(name));
         }
     }
 
