@@ -32,7 +32,7 @@ public abstract partial class MessageSocket
     public bool IsDrained => Volatile.Read(ref _receiveDrained) != 0;
 
     /// <summary>
-    /// True for sockets the engine itself owns (a <c>DirectoryClient</c>'s links): <see cref="Drain.AllAsync"/>
+    /// True for sockets the engine itself owns (a <c>DirectoryClient</c>'s links, a <c>DirectoryServer</c>'s ROUTER): <see cref="Drain.AllAsync"/>
     /// leaves them to their owner, which still needs them while the application's sockets drain
     /// (to unregister names) and closes them itself.
     /// </summary>
