@@ -87,7 +87,7 @@ namespace Butterfly
                 string name = args[i];
                 if (!name.StartsWith("--", StringComparison.Ordinal) || name.Length == 2)
                 {
-                    throw new ArgumentException($"expected an option like --messages, got '{name}'");
+                    throw new ArgumentException($"expected an option like --duration, got '{name}'");
                 }
 
                 if (i + 1 >= args.Length)

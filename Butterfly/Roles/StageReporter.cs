@@ -22,6 +22,7 @@ internal sealed class StageReporter : IDisposable
     private readonly MeterListener _meters = new();
     private readonly Timer _timer;
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _queued;
     private long _rerouted;
 
@@ -55,7 +56,11 @@ internal sealed class StageReporter : IDisposable
     internal long Rerouted => Interlocked.Read(ref _rerouted);
 
     /// <summary>Starts the STAT lines; called after READY, which must be the role's first line.</summary>
-    internal void Start() => _timer.Change(Interval, Interval);
+    internal void Start()
+    {
+        _timer.Change(Interval, Interval);
+        _started.TrySetResult();
+    }
 
     /// <summary>Forwards the socket's connection events as EVENT lines until the socket closes or the reporter is disposed.</summary>
     internal void Watch(MessageSocket socket) => _ = ForwardAsync(socket);
@@ -79,6 +84,8 @@ internal sealed class StageReporter : IDisposable
     {
         try
         {
+            // Nothing before READY, which the orchestrator expects first; the monitor keeps the events meanwhile.
+            await _started.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
             await foreach (MonitorEvent e in socket.MonitorAsync(_stop.Token).ConfigureAwait(false))
             {
                 if (IsWorthShowing(e.Kind))
