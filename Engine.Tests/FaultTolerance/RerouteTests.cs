@@ -107,15 +107,20 @@ public class RerouteTests
         Assert.That(longestSend, Is.LessThan(TimeSpan.FromSeconds(3)), "the sender never waited long for the dead peer");
     }
 
-    private static int s_lastSeen;
+    private static int s_lastSeen = -1;
+    private static readonly Stopwatch s_unchangedSince = Stopwatch.StartNew();
 
-    /// <summary>True when no new message arrived since the last call (the survivors are done).</summary>
+    /// <summary>True when no new message arrived for 300 ms (the survivors are done).</summary>
     private static bool Quiet(ConcurrentBag<long> a, ConcurrentBag<long> b)
     {
         int now = a.Count + b.Count;
-        bool quiet = now == s_lastSeen;
-        s_lastSeen = now;
-        return quiet;
+        if (now != s_lastSeen)
+        {
+            s_lastSeen = now;
+            s_unchangedSince.Restart();
+        }
+
+        return s_unchangedSince.Elapsed > TimeSpan.FromMilliseconds(300);
     }
 
     [Test]
