@@ -21,6 +21,9 @@ public class SocketOptionsTests
         Assert.That(options.ConnectTimeout, Is.EqualTo(TimeSpan.FromSeconds(5)));
         Assert.That(options.Linger, Is.EqualTo(TimeSpan.FromSeconds(5)));
         Assert.That(options.MaxMessageSize, Is.EqualTo(-1));
+        Assert.That(options.MaxBufferedBytes, Is.EqualTo(64L * 1024 * 1024));
+        Assert.That(options.MaxFramesPerMessage, Is.EqualTo(1024));
+        Assert.That(options.MaxConnections, Is.EqualTo(1024));
         Assert.That(options.SendBufferSize, Is.Zero);
         Assert.That(options.ReceiveBufferSize, Is.Zero);
         Assert.That(options.Identity, Is.Null);

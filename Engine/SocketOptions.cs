@@ -20,6 +20,9 @@ public sealed class SocketOptions
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(5);
     private TimeSpan _linger = TimeSpan.FromSeconds(5);
     private long _maxMessageSize = -1;
+    private long _maxBufferedBytes = 64 * 1024 * 1024;
+    private int _maxFramesPerMessage = 1024;
+    private int _maxConnections = 1024;
     private int _sendBufferSize;
     private int _receiveBufferSize;
     private byte[]? _identity;
@@ -82,7 +85,11 @@ public sealed class SocketOptions
         set => _reconnectIntervalMax = Positive(value, nameof(ReconnectIntervalMax));
     }
 
-    /// <summary>A peer that has not completed the ZMTP handshake by then is disconnected. Defaults to 10 s.</summary>
+    /// <summary>
+    /// A peer that has not completed the ZMTP handshake by then is disconnected (with an ERROR once
+    /// both greetings are exchanged): bounds what a slow or silent client holds before it has proved
+    /// it speaks ZMTP. Defaults to 10 s (libzmq: 30 s; NetMQ: none).
+    /// </summary>
     public TimeSpan HandshakeTimeout
     {
         get => _handshakeTimeout;
@@ -108,21 +115,59 @@ public sealed class SocketOptions
     }
 
     /// <summary>
-    /// Largest frame accepted from a peer, in bytes; a larger one closes that connection with a
-    /// reason. -1 means no limit (libzmq's default). Defaults to -1.
+    /// Largest message accepted from a peer, in bytes: the bodies of all its frames added up (so a
+    /// single frame is limited too, and an endless multipart message cannot grow past it; libzmq's
+    /// ZMQ_MAXMSGSIZE limits each frame only). A larger one closes that connection with an ERROR
+    /// and a reason, on the frame header that would cross the limit, before its body is read.
+    /// -1 means no limit of its own (libzmq's default); <see cref="MaxBufferedBytes"/> still applies.
+    /// Defaults to -1.
     /// </summary>
     public long MaxMessageSize
     {
         get => _maxMessageSize;
-        set
-        {
-            if (value < -1 || value == 0)
-            {
-                throw new ArgumentOutOfRangeException(nameof(MaxMessageSize), value, "MaxMessageSize must be -1 (no limit) or a positive number of bytes.");
-            }
+        set => _maxMessageSize = BytesOrUnlimited(value, nameof(MaxMessageSize));
+    }
 
-            _maxMessageSize = value;
-        }
+    /// <summary>
+    /// Most bytes one connection may hold for a message that has not fully arrived (its frames so
+    /// far and the frame being read), whatever the peer announces: the engine's safety net when
+    /// <see cref="MaxMessageSize"/> is not set. Beyond it the connection is closed with an ERROR and
+    /// a reason. A message must be held whole before delivery, so this also caps the message size:
+    /// raise it (or set -1, no limit) to receive larger messages. Frames are allocated only as their
+    /// bytes arrive, so a peer that announces 2 GB and stalls costs nothing. Defaults to 64 MiB
+    /// (libzmq and NetMQ have no such bound and grow without limit on an endless multipart message).
+    /// </summary>
+    public long MaxBufferedBytes
+    {
+        get => _maxBufferedBytes;
+        set => _maxBufferedBytes = BytesOrUnlimited(value, nameof(MaxBufferedBytes));
+    }
+
+    /// <summary>
+    /// Most frames one message from a peer may have; one more closes that connection with an ERROR
+    /// and a reason. Bounds what a never-ending multipart message costs even when its frames are
+    /// empty (each staged frame costs a slot whatever its size, which <see cref="MaxMessageSize"/>
+    /// cannot see). 0 means no limit (libzmq has none). Defaults to 1024: far above real envelopes
+    /// (a ROUTER chain adds one frame per hop), and 1024 staged frames cost about 40 KiB of bookkeeping.
+    /// </summary>
+    public int MaxFramesPerMessage
+    {
+        get => _maxFramesPerMessage;
+        set => _maxFramesPerMessage = LimitOrUnlimited(value, nameof(MaxFramesPerMessage));
+    }
+
+    /// <summary>
+    /// Most connections one bound endpoint carries at once, counting those still in their
+    /// handshake. A connection beyond it is accepted and closed at once (a reset), with a
+    /// <see cref="MonitorEventKind.ConnectionRefused"/> event: the client learns at once and backs
+    /// off, instead of waiting in the kernel's backlog, which would also keep good peers out once it
+    /// is full. 0 means no limit (libzmq has none). Defaults to 1024: an idle connection holds about
+    /// 128 KiB of buffers, so a connection flood costs at most about 128 MiB per endpoint.
+    /// </summary>
+    public int MaxConnections
+    {
+        get => _maxConnections;
+        set => _maxConnections = LimitOrUnlimited(value, nameof(MaxConnections));
     }
 
     /// <summary>Kernel send buffer size (SO_SNDBUF) in bytes; 0 keeps the OS default (the default).</summary>
@@ -260,6 +305,12 @@ public sealed class SocketOptions
 
     private static int NonNegative(int value, string name) =>
         value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be 0 or more.");
+
+    private static long BytesOrUnlimited(long value, string name) =>
+        value == -1 || value > 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be -1 (no limit) or a positive number of bytes.");
+
+    private static int LimitOrUnlimited(int value, string name) =>
+        value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be 0 (no limit) or a positive number.");
 
     private static TimeSpan NonNegativeSpan(TimeSpan value, string name, TimeSpan max) =>
         value >= TimeSpan.Zero && value <= max

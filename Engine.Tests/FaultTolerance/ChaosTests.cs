@@ -60,12 +60,17 @@ public class ChaosTests
             var all = peers.Concat(killed).ToList();
             Deadline.WaitUntil(() => peers.Sum(p => p.ReceivedIds.Count) + killed.Sum(p => p.ReceivedIds.Count) >= sent - (kills * 3000L), "the live peers to catch up", TimeSpan.FromSeconds(60));
             long lastTotal = -1;
+            var unchangedSince = Stopwatch.StartNew();
             Deadline.WaitUntil(() =>
             {
                 long total = all.Sum(p => (long)p.ReceivedIds.Count);
-                bool settled = total == lastTotal;
-                lastTotal = total;
-                return settled;
+                if (total != lastTotal)
+                {
+                    lastTotal = total;
+                    unchangedSince.Restart();
+                }
+
+                return unchangedSince.Elapsed > TimeSpan.FromMilliseconds(500);
             }, "deliveries to settle", TimeSpan.FromSeconds(60));
 
             var ids = all.SelectMany(p => p.ReceivedIds).ToList();

@@ -27,6 +27,9 @@ public enum MonitorEventKind
 
     /// <summary>A directory server answers (again).</summary>
     DirectoryReachable,
+
+    /// <summary>A connection was accepted and closed at once: the endpoint had <see cref="SocketOptions.MaxConnections"/> already.</summary>
+    ConnectionRefused,
 }
 
 /// <summary>One socket event: what, on which endpoint or peer, and why (for failures and disconnects).</summary>

@@ -18,6 +18,9 @@ internal sealed partial class Session
 
     private const string NullMechanism = "NULL";
 
+    // Set once both greetings are exchanged: only after that may a refusal be said with ERROR.
+    private bool _greetingExchanged;
+
     private async Task<HandshakeResult> RunHandshakeAsync()
     {
         SocketOptions options = _owner.Options;
@@ -30,6 +33,7 @@ internal sealed partial class Session
         catch (OperationCanceledException) when (!_owner.ClosingToken.IsCancellationRequested && !_connection.IsAborted)
         {
             string reason = $"handshake not completed within {options.HandshakeTimeout.TotalMilliseconds:0} ms";
+            await SayWhyAsync(reason).ConfigureAwait(false);
             _connection.Abort(ShutdownReason.HandshakeTimeout, reason);
             return HandshakeResult.Fail(reason);
         }
@@ -41,6 +45,11 @@ internal sealed partial class Session
                 ProtocolError.IncompatibleSocketType => ShutdownReason.IncompatiblePeer,
                 _ => ShutdownReason.ProtocolViolation,
             };
+            if (violation.Error != ProtocolError.PeerSentError)
+            {
+                await SayWhyAsync(violation.Message).ConfigureAwait(false);
+            }
+
             _connection.Abort(reason, violation.Message);
             return HandshakeResult.Fail(violation.Message);
         }
@@ -50,6 +59,31 @@ internal sealed partial class Session
             return HandshakeResult.Fail(_connection.IsAborted && _owner.ClosingToken.IsCancellationRequested
                 ? "socket closed during handshake"
                 : "connection lost during handshake: " + e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Sends ERROR with the reason, if ZMTP allows it here: only once both greetings are exchanged
+    /// (before that the peer may not even speak ZMTP, and an ERROR would be a frame it cannot
+    /// parse). Best effort within <see cref="ErrorFlushGrace"/>: a peer that does not read gets none.
+    /// </summary>
+    private async ValueTask SayWhyAsync(string reason)
+    {
+        if (!_greetingExchanged || _connection.IsAborted)
+        {
+            return;
+        }
+
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(_owner.ClosingToken);
+        grace.CancelAfter(ErrorFlushGrace);
+        try
+        {
+            _connection.Output.Write(Commands.BuildError(reason));
+            await _connection.Output.FlushAsync(grace.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            // The peer is gone or does not read; the connection closes all the same.
         }
     }
 
@@ -85,7 +119,10 @@ internal sealed partial class Session
 
         if (greeting.Mechanism != NullMechanism)
         {
-            throw new ProtocolViolationException(ProtocolError.MechanismMismatch, $"peer wants {greeting.Mechanism}, we use {NullMechanism}");
+            bool known = greeting.Mechanism is "PLAIN" or "CURVE" or "GSSAPI";
+            throw new ProtocolViolationException(
+                known ? ProtocolError.MechanismMismatch : ProtocolError.UnknownMechanism,
+                $"peer wants {greeting.Mechanism}, we use {NullMechanism}");
         }
 
         SocketType localType = _owner.Type;
@@ -117,10 +154,10 @@ internal sealed partial class Session
             input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
         }
 
-        return await AcceptReadyAsync(command, greeting, localType, cancellationToken).ConfigureAwait(false);
+        return AcceptReady(command, greeting, localType);
     }
 
-    private async Task<HandshakeResult> AcceptReadyAsync(byte[] command, Greeting greeting, SocketType localType, CancellationToken cancellationToken)
+    private static HandshakeResult AcceptReady(byte[] command, Greeting greeting, SocketType localType)
     {
         Commands.TryParse(command, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> data);
         if (name.SequenceEqual(Commands.Error))
@@ -135,18 +172,24 @@ internal sealed partial class Session
         if (!name.SequenceEqual(Commands.Ready))
         {
             error = ProtocolError.UnexpectedCommand;
-            detail = $"expected READY, got {System.Text.Encoding.ASCII.GetString(name)}";
+            detail = $"expected READY, got {ProtocolErrors.Printable(name)}";
         }
-        else if ((error = Metadata.TryParse(data, out metadata)) == ProtocolError.None)
+        else if ((error = Metadata.TryParse(data, out metadata, out detail)) == ProtocolError.None)
         {
             if (metadata.SocketType is null)
             {
                 error = ProtocolError.MissingSocketType;
             }
+            else if (metadata.Identity is { Length: > 255 } or [0, ..])
+            {
+                // A leading zero is reserved for ids a ROUTER generates: a peer announcing one could take another's place.
+                error = ProtocolError.MalformedMetadata;
+                detail = $"Identity of {metadata.Identity.Length} bytes (1 to 255, not starting with a zero byte)";
+            }
             else if (!SocketTypes.TryParse(metadata.SocketType, out peerType))
             {
                 error = ProtocolError.IncompatibleSocketType;
-                detail = $"unknown socket type '{metadata.SocketType}'";
+                detail = $"unknown socket type '{ProtocolErrors.Printable(metadata.Properties[Metadata.SocketTypeName])}'";
             }
             else if (!SocketTypes.AreCompatible(localType, peerType))
             {
@@ -157,11 +200,8 @@ internal sealed partial class Session
 
         if (error != ProtocolError.None)
         {
-            var violation = new ProtocolViolationException(error, detail);
-            // ZMTP lets us say why before closing; libzmq and NetMQ just hang up.
-            _connection.Output.Write(Commands.BuildError(violation.Message));
-            await _connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-            throw violation;
+            // RunHandshakeAsync says why with an ERROR (libzmq and NetMQ just hang up).
+            throw new ProtocolViolationException(error, detail);
         }
 
         byte[]? identity = metadata!.Identity;
@@ -169,18 +209,26 @@ internal sealed partial class Session
         return new HandshakeResult(true, null, peerType, identity is { Length: > 0 } ? identity : null, greeting.IsAtLeast31, drains);
     }
 
-    private static bool TryParseGreeting(in ReadOnlySequence<byte> buffer, out Greeting greeting)
+    private bool TryParseGreeting(in ReadOnlySequence<byte> buffer, out Greeting greeting)
     {
         greeting = default;
         Span<byte> head = stackalloc byte[Greeting.Size];
         int available = (int)Math.Min(buffer.Length, Greeting.Size);
         buffer.Slice(0, available).CopyTo(head);
+        head = head[..available];
         ProtocolError error = available == Greeting.Size
             ? Greeting.TryParse(head, out greeting)
-            : Greeting.CheckPrefix(head[..available]);
+            : Greeting.CheckPrefix(head);
+        if (available == Greeting.Size && Greeting.CheckPrefix(head) == ProtocolError.None)
+        {
+            // Both greetings are out and the peer speaks ZMTP 3: from here on every refusal
+            // (an unknown mechanism included) is said with an ERROR command.
+            _greetingExchanged = true;
+        }
+
         if (error != ProtocolError.None)
         {
-            throw new ProtocolViolationException(error);
+            throw new ProtocolViolationException(error, Greeting.DescribeRefusal(error, head));
         }
 
         return available == Greeting.Size;
@@ -194,7 +242,7 @@ internal sealed partial class Session
         OperationStatus status = FrameCodec.TryReadHeader(ref reader, out FrameFlags flags, out long size, out ProtocolError error);
         if (status == OperationStatus.InvalidData)
         {
-            throw new ProtocolViolationException(error);
+            throw new ProtocolViolationException(error, $"flags 0x{(byte)flags:X2} where READY was expected");
         }
 
         if (status == OperationStatus.NeedMoreData)
@@ -204,12 +252,13 @@ internal sealed partial class Session
 
         if ((flags & FrameFlags.Command) == 0)
         {
-            throw new ProtocolViolationException(ProtocolError.MessageBeforeReady);
+            throw new ProtocolViolationException(ProtocolError.MessageBeforeReady, $"a {size}-byte message frame where READY was expected");
         }
 
         if (size > MaxHandshakeCommandSize || size == 0)
         {
-            throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"handshake command of {size} bytes");
+            // Checked on the header, before any body is buffered: an announced 2 GB costs nothing.
+            throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"handshake command of {size} bytes (1 to {MaxHandshakeCommandSize} allowed)");
         }
 
         if (reader.Remaining < size)
@@ -220,7 +269,7 @@ internal sealed partial class Session
         body = reader.UnreadSequence.Slice(0, size).ToArray();
         if (!Commands.TryParse(body, out _, out _))
         {
-            throw new ProtocolViolationException(ProtocolError.MalformedCommand);
+            throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command name of {body[0]} bytes in a {size}-byte command");
         }
 
         reader.Advance(size);

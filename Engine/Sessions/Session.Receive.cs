@@ -14,9 +14,12 @@ internal sealed partial class Session
     /// <summary>Frames up to this size are allocated when their header arrives; larger ones only once all their bytes are here.</summary>
     /// <remarks>
     /// A peer that announces a 2 GB frame and stalls must not make us reserve 2 GB (libzmq does):
-    /// above this size memory grows with the bytes that really arrived.
+    /// above this size memory grows with the bytes that really arrived (they wait in the pipe's
+    /// pooled segments and are copied once, as an eagerly allocated frame's would be). 64 KiB, one
+    /// pipe segment: what a connection that announces frames and sends nothing can make us reserve
+    /// is then no more than a read buffer, however many such connections there are.
     /// </remarks>
-    internal const int EagerAllocationLimit = 1024 * 1024;
+    internal const int EagerAllocationLimit = 64 * 1024;
 
     private const int MaxCommandSize = 64 * 1024;
 
@@ -33,6 +36,13 @@ internal sealed partial class Session
     private bool _partialMore;
     private Msg[] _staged = new Msg[8];
     private int _stagedCount;
+    // The message being received: frames taken so far (all with MORE) and their bytes, checked
+    // against the limits on every frame header so that no message outgrows them.
+    private int _messageFrames;
+    private long _messageBytes;
+    private long _maxMessageBytes;
+    private int _maxMessageFrames;
+    private string _messageLimitName = nameof(SocketOptions.MaxMessageSize);
     private byte[]? _pongContext;
     private int _pongLength;
     private int _pongPending;
@@ -45,6 +55,12 @@ internal sealed partial class Session
     {
         PipeReader input = _connection.Input;
         MessagePipe? inbound = peer.Inbound;
+        // Read once per connection, like every option that shapes one.
+        long messageLimit = _owner.Options.MaxMessageSize >= 0 ? _owner.Options.MaxMessageSize : long.MaxValue;
+        long bufferLimit = _owner.Options.MaxBufferedBytes >= 0 ? _owner.Options.MaxBufferedBytes : long.MaxValue;
+        _maxMessageBytes = Math.Min(messageLimit, bufferLimit);
+        _messageLimitName = bufferLimit < messageLimit ? nameof(SocketOptions.MaxBufferedBytes) : nameof(SocketOptions.MaxMessageSize);
+        _maxMessageFrames = _owner.Options.MaxFramesPerMessage > 0 ? _owner.Options.MaxFramesPerMessage : int.MaxValue;
         try
         {
             while (true)
@@ -74,7 +90,7 @@ internal sealed partial class Session
 
                 if (read.IsCompleted)
                 {
-                    bool truncated = !buffer.Slice(consumed).IsEmpty || _partial._buffer is not null || _stagedCount > 0;
+                    bool truncated = !buffer.Slice(consumed).IsEmpty || _partial._buffer is not null || _messageFrames > 0;
                     _connection.Abort(ShutdownReason.ReceiveEndOfStream, truncated ? "truncated frame at end of stream" : null);
                     return;
                 }
@@ -94,6 +110,8 @@ internal sealed partial class Session
         }
     }
 
+    // Pooled: a connection parks every time it goes idle, so this must not allocate per park.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitForRoomAsync(Peer peer, MessagePipe inbound)
     {
         while (!_connection.IsAborted)
@@ -138,14 +156,16 @@ internal sealed partial class Session
 
             if (status == OperationStatus.InvalidData)
             {
-                throw new ProtocolViolationException(error);
+                throw new ProtocolViolationException(error, $"flags 0x{(byte)flags:X2}");
             }
 
             if ((flags & FrameFlags.Command) != 0)
             {
-                if (size > MaxCommandSize)
+                if (size > MaxCommandSize || size == 0)
                 {
-                    throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command of {size} bytes");
+                    // An empty command has no name (NetMQ aborts its process on one); a huge one is
+                    // refused on its header, before it is buffered.
+                    throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command of {size} bytes (1 to {MaxCommandSize} allowed)");
                 }
 
                 if (reader.Remaining < size)
@@ -159,11 +179,8 @@ internal sealed partial class Session
                 continue;
             }
 
-            long maxSize = _owner.Options.MaxMessageSize;
-            if ((maxSize >= 0 && size > maxSize) || size > Array.MaxLength)
-            {
-                throw new ProtocolViolationException(ProtocolError.FrameTooLarge, $"{size} bytes, limit {(maxSize >= 0 ? maxSize : Array.MaxLength)}");
-            }
+            // Limits are checked on the header, before a byte of the body is buffered or allocated.
+            CheckMessageLimits(size);
 
             if (_stagedCount == 0 && inbound is not null && !inbound.CanWrite)
             {
@@ -181,7 +198,22 @@ internal sealed partial class Session
             }
 
             int length = (int)size;
-            if (length >= ZeroCopyThreshold && reader.UnreadSpan.Length >= length
+            if (more)
+            {
+                _messageFrames++;
+                _messageBytes += size;
+            }
+            else
+            {
+                _messageFrames = 0;
+                _messageBytes = 0;
+            }
+
+            // Only a message's last frame may be a view: a staged view would keep its whole 64 KiB
+            // segment alive until the message completes, so a peer putting large (ignored)
+            // commands between 64-byte frames could pin 1024 segments while MaxBufferedBytes
+            // counted 64 KiB. Copied staged frames cost exactly what they count.
+            if (!more && length >= ZeroCopyThreshold && reader.UnreadSpan.Length >= length
                 && SlabMemoryPool.TryLocate(reader.UnreadSequence.First, out MsgBuffer? segment, out int start))
             {
                 // The whole body is inside one receive segment: hand out a view of it, no copy.
@@ -208,6 +240,41 @@ internal sealed partial class Session
         }
 
         return reader.Position;
+    }
+
+    /// <summary>
+    /// Refuses a frame that would take its message past <see cref="SocketOptions.MaxMessageSize"/> or
+    /// <see cref="SocketOptions.MaxBufferedBytes"/> (all frames added up) or
+    /// <see cref="SocketOptions.MaxFramesPerMessage"/>. Together with
+    /// lazy allocation (<see cref="EagerAllocationLimit"/>) this bounds what one connection holds
+    /// for a message that has not fully arrived: at most the limit, whatever the peer announces.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckMessageLimits(long size)
+    {
+        if (size > _maxMessageBytes - _messageBytes || size > Array.MaxLength)
+        {
+            ThrowMessageTooLarge(size);
+        }
+
+        if (_messageFrames >= _maxMessageFrames)
+        {
+            throw new ProtocolViolationException(ProtocolError.TooManyFrames, $"limit {_maxMessageFrames} (MaxFramesPerMessage)");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowMessageTooLarge(long size)
+    {
+        if (size > Array.MaxLength && _maxMessageBytes >= Array.MaxLength)
+        {
+            throw new ProtocolViolationException(ProtocolError.FrameTooLarge, $"frame of {size} bytes, at most {Array.MaxLength} can be held");
+        }
+
+        string what = _messageFrames == 0
+            ? $"frame of {size} bytes"
+            : $"{_messageBytes + size} bytes in {_messageFrames + 1} frames so far";
+        throw new ProtocolViolationException(ProtocolError.MessageTooLarge, $"{what}, limit {_maxMessageBytes} ({_messageLimitName})");
     }
 
     private bool ContinuePartial(ref SequenceReader<byte> reader)
@@ -313,12 +380,21 @@ internal sealed partial class Session
         }
         else
         {
-            span = body.ToArray();
+            // A long command across segments: its first 512 bytes hold any name (at most 255) and
+            // all we read of PING, PONG and ERROR. Only a subscription needs all of its topic, so
+            // a peer sending large unknown commands causes no allocation per command.
+            body.Slice(0, copy.Length).CopyTo(copy);
+            span = copy;
+            if (_owner.Type is SocketType.Pub or SocketType.XPub && Commands.TryParse(span, out ReadOnlySpan<byte> longName, out _)
+                && (longName.SequenceEqual(Commands.Subscribe) || longName.SequenceEqual(Commands.Cancel)))
+            {
+                span = body.ToArray();
+            }
         }
 
         if (!Commands.TryParse(span, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> data))
         {
-            throw new ProtocolViolationException(ProtocolError.MalformedCommand);
+            throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command name of {span[0]} bytes in a {span.Length}-byte command");
         }
 
         if (name.SequenceEqual(Commands.Ping))
@@ -334,7 +410,14 @@ internal sealed partial class Session
         else if (name.SequenceEqual(Commands.Drain))
         {
             // The peer is draining: stop routing to it; the send loop answers DRAINED once nothing more can go to it.
-            _peer!.DrainRequested = true;
+            // Only the first DRAIN counts: each one queues a command for the application's thread,
+            // which applies them only when it next sends, so a repeated DRAIN would grow that queue without bound.
+            if (_peer!.DrainRequested)
+            {
+                return;
+            }
+
+            _peer.DrainRequested = true;
             _owner.OnPeerDraining(_peer);
             _peer.SendLoopWaiter.Signal();
         }

@@ -16,6 +16,9 @@ internal sealed class StreamListener
     private readonly string? _ipcPath;
     private Task _acceptLoop = Task.CompletedTask;
 
+    // Sessions this listener started that have not ended yet (handshaking ones included).
+    private int _activeSessions;
+
     private StreamListener(MessageSocket owner, Socket listenSocket, string boundEndpoint, string requestedEndpoint, string? ipcPath)
     {
         _owner = owner;
@@ -146,11 +149,50 @@ internal sealed class StreamListener
             }
 
             string remote = accepted.RemoteEndPoint is IPEndPoint ip ? $"tcp://{ip}" : BoundEndpoint;
+            int limit = _owner.Options.MaxConnections;
+            if (limit > 0 && Volatile.Read(ref _activeSessions) >= limit)
+            {
+                Refuse(accepted, remote, limit);
+                continue;
+            }
+
             StreamConnection.Configure(accepted, _owner.Options);
             _owner.Monitor.Raise(MonitorEventKind.Accepted, remote);
-            var session = new Session(_owner, new StreamConnection(accepted, remote), persistentPeer: null);
-            _ = session.RunAsync();
+            Interlocked.Increment(ref _activeSessions);
+            _ = RunSessionAsync(new Session(_owner, new StreamConnection(accepted, remote), persistentPeer: null));
         }
+    }
+
+    private async Task RunSessionAsync(Session session)
+    {
+        try
+        {
+            await session.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeSessions);
+        }
+    }
+
+    /// <summary>
+    /// Closes a connection beyond <see cref="SocketOptions.MaxConnections"/> at once, with a reset:
+    /// the client learns now and backs off, no greeting or buffer is spent on it, and no socket
+    /// lingers in TIME_WAIT on our side however many arrive.
+    /// </summary>
+    private void Refuse(Socket accepted, string remote, int limit)
+    {
+        try
+        {
+            accepted.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+            // Already reset by the client: closing is all that is left.
+        }
+
+        accepted.Dispose();
+        _owner.Monitor.Raise(MonitorEventKind.ConnectionRefused, remote, $"{BoundEndpoint} already has {limit} connections (MaxConnections)");
     }
 
     /// <summary>Stops accepting; sessions already accepted carry on until the socket closes them.</summary>

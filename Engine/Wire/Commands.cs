@@ -74,9 +74,18 @@ internal static class Commands
     }
 
     /// <summary>A whole ERROR frame (header included); the reason is cut to 255 printable bytes.</summary>
+    /// <remarks>Reasons may quote what a peer sent: anything outside printable ASCII becomes '?'.</remarks>
     internal static byte[] BuildError(string reason)
     {
         byte[] text = Encoding.ASCII.GetBytes(reason.Length > 255 ? reason[..255] : reason);
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] is < 0x20 or > 0x7E)
+            {
+                text[i] = (byte)'?';
+            }
+        }
+
         int bodySize = 1 + Error.Length + 1 + text.Length;
         var frame = new byte[FrameCodec.HeaderSize(bodySize) + bodySize];
         int position = FrameCodec.WriteHeader(frame, more: false, command: true, bodySize);
@@ -96,7 +105,7 @@ internal static class Commands
         }
 
         int length = Math.Min(data[0], data.Length - 1);
-        return Encoding.ASCII.GetString(data.Slice(1, length));
+        return ProtocolErrors.Printable(data.Slice(1, length), 255);
     }
 
     /// <summary>Writes a PING frame; returns its length (at most 2 + 1 + 4 + 2 + 16 bytes).</summary>

@@ -101,6 +101,40 @@ internal readonly struct Greeting
         return ProtocolError.None;
     }
 
+    /// <summary>
+    /// Names the problem with a refused greeting so that whoever reads the monitor can tell a
+    /// misdirected client (HTTP, TLS, an old ZeroMQ) from line noise.
+    /// </summary>
+    internal static string DescribeRefusal(ProtocolError error, ReadOnlySpan<byte> prefix)
+    {
+        if (error == ProtocolError.UnsupportedVersion && prefix.Length > 10)
+        {
+            if (prefix[10] == 1)
+            {
+                // ZMTP 2.0 has a revision byte here and the socket type after it, not a minor version.
+                return "peer announced revision 1 (ZMTP 2.0, libzmq 3.x)";
+            }
+
+            string minor = prefix.Length > 11 ? $".{prefix[11]}" : string.Empty;
+            return $"peer announced version {prefix[10]}{minor}";
+        }
+
+        if (error == ProtocolError.UnknownMechanism && prefix.Length >= MechanismOffset + MechanismLength)
+        {
+            return $"mechanism field '{ProtocolErrors.Printable(prefix.Slice(MechanismOffset, MechanismLength))}'";
+        }
+
+        ReadOnlySpan<byte> head = prefix[..Math.Min(prefix.Length, 12)];
+        string guess = head switch
+        {
+            [0x16, 0x03, ..] or [0x16] => " (a TLS ClientHello?)",
+            [>= (byte)'A' and <= (byte)'Z', >= (byte)'A' and <= (byte)'Z', ..] when head.IndexOf((byte)' ') > 0 => " (an HTTP request?)",
+            [not 0xFF, ..] => " (not ZMTP 3.x; ZMTP 1.0 and other protocols start differently)",
+            _ => string.Empty,
+        };
+        return $"first bytes {Convert.ToHexString(head)}{guess}";
+    }
+
     private static bool IsMechanismName(ReadOnlySpan<byte> name)
     {
         foreach (byte b in name)

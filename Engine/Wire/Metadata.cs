@@ -61,20 +61,32 @@ internal sealed class Metadata
         return position;
     }
 
-    internal static ProtocolError TryParse(ReadOnlySpan<byte> data, out Metadata metadata)
+    internal static ProtocolError TryParse(ReadOnlySpan<byte> data, out Metadata metadata) => TryParse(data, out metadata, out _);
+
+    /// <summary>Parses a property list; on failure <paramref name="problem"/> says what is wrong, for the reason we give the peer.</summary>
+    internal static ProtocolError TryParse(ReadOnlySpan<byte> data, out Metadata metadata, out string? problem)
     {
         metadata = new Metadata();
+        problem = null;
         while (!data.IsEmpty)
         {
             int nameLength = data[0];
-            if (nameLength == 0 || data.Length < 1 + nameLength + 4)
+            if (nameLength == 0)
             {
+                problem = "property with an empty name";
+                return ProtocolError.MalformedMetadata;
+            }
+
+            if (data.Length < 1 + nameLength + 4)
+            {
+                problem = $"property name of {nameLength} bytes runs past the command";
                 return ProtocolError.MalformedMetadata;
             }
 
             ReadOnlySpan<byte> name = data.Slice(1, nameLength);
             if (!IsPropertyName(name))
             {
+                problem = $"property name '{ProtocolErrors.Printable(name)}' has characters outside A-Z a-z 0-9 - _ . +";
                 return ProtocolError.MalformedMetadata;
             }
 
@@ -82,6 +94,8 @@ internal sealed class Metadata
             data = data[(1 + nameLength + 4)..];
             if (valueLength > (uint)data.Length)
             {
+                // Compared unsigned: 0xFFFFFFFF is not -1 here (NetMQ reads it as negative and aborts).
+                problem = $"property '{ProtocolErrors.Printable(name)}' announces {valueLength} bytes, {data.Length} remain";
                 return ProtocolError.MalformedMetadata;
             }
 

@@ -19,6 +19,7 @@ internal enum ProtocolError
     PeerSentError,
     MessageBeforeReady,
     TooManyFrames,
+    MessageTooLarge,
 }
 
 internal static class ProtocolErrors
@@ -40,8 +41,26 @@ internal static class ProtocolErrors
         ProtocolError.PeerSentError => "peer sent an ERROR command",
         ProtocolError.MessageBeforeReady => "message frame before the handshake completed",
         ProtocolError.TooManyFrames => "message has more frames than allowed",
+        ProtocolError.MessageTooLarge => "message is larger than the maximum message size",
         _ => "no error",
     };
+
+    /// <summary>
+    /// Peer-supplied bytes made safe to quote in a reason (monitor events, logs, our ERROR): only
+    /// printable ASCII survives, the rest becomes '?', and long input is cut, so a hostile peer
+    /// can neither forge log lines nor make a reason unbounded.
+    /// </summary>
+    internal static string Printable(ReadOnlySpan<byte> bytes, int maxLength = 64)
+    {
+        ReadOnlySpan<byte> shown = bytes.Length > maxLength ? bytes[..maxLength] : bytes;
+        var text = new System.Text.StringBuilder(shown.Length + 3);
+        foreach (byte b in shown)
+        {
+            text.Append(b is >= 0x20 and <= 0x7E ? (char)b : '?');
+        }
+
+        return bytes.Length > maxLength ? text.Append("...").ToString() : text.ToString();
+    }
 }
 
 /// <summary>A peer broke the protocol; the connection that carried it is closed with this reason.</summary>
