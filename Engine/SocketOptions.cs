@@ -33,6 +33,8 @@ public sealed class SocketOptions
     private TimeSpan _heartbeatTtl = TimeSpan.Zero;
     private byte[]? _helloMessage;
     private byte[]? _disconnectMessage;
+    private string? _plainUsername;
+    private string? _plainPassword;
 
     /// <summary>
     /// Whole messages queued per peer on the sending side before the socket blocks (PUSH) or drops.
@@ -293,6 +295,34 @@ public sealed class SocketOptions
     /// </summary>
     public Engine.Directory.DirectoryClient? Directory { get; set; }
 
+    /// <summary>
+    /// PLAIN (RFC 24): act as the PLAIN server and check every client's user name and password
+    /// with <see cref="Authenticator"/>. Without an authenticator every client is refused (fail closed).
+    /// PLAIN sends the password in clear text: use it only on a trusted network. Defaults to false.
+    /// </summary>
+    public bool PlainServer { get; set; }
+
+    /// <summary>PLAIN client: the user name (0 to 255 UTF-8 bytes). Setting it (even to "") makes this socket a PLAIN client. Null (the default) leaves PLAIN off.</summary>
+    public string? PlainUsername
+    {
+        get => _plainUsername;
+        set => _plainUsername = ShortText(value, nameof(PlainUsername));
+    }
+
+    /// <summary>PLAIN client: the password (0 to 255 UTF-8 bytes). Null sends an empty password.</summary>
+    public string? PlainPassword
+    {
+        get => _plainPassword;
+        set => _plainPassword = ShortText(value, nameof(PlainPassword));
+    }
+
+    /// <summary>
+    /// PLAIN/CURVE server: decides which clients may connect (user name and password, or CURVE public
+    /// key). Null (the default): a PLAIN server refuses everyone; a CURVE server accepts any client
+    /// that knows its public key.
+    /// </summary>
+    public Authenticator? Authenticator { get; set; }
+
     /// <summary>Where connection-level events and errors are logged. Defaults to a logger that discards.</summary>
     public ILogger Logger
     {
@@ -302,6 +332,11 @@ public sealed class SocketOptions
 
     internal static int ToMilliseconds(TimeSpan value) =>
         value == Timeout.InfiniteTimeSpan ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Max(0, value.TotalMilliseconds));
+
+    private static string? ShortText(string? value, string name) =>
+        value is null || System.Text.Encoding.UTF8.GetByteCount(value) <= 255
+            ? value
+            : throw new ArgumentOutOfRangeException(name, $"{name} must be at most 255 bytes in UTF-8 (got {System.Text.Encoding.UTF8.GetByteCount(value)}).");
 
     private static int NonNegative(int value, string name) =>
         value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be 0 or more.");

@@ -14,6 +14,7 @@ internal static unsafe class LibZmq
     private const string Library = "libzmq.so.5";
 
     // Socket types (zmq.h).
+    internal const int ZMQ_REP = 4;
     internal const int ZMQ_PULL = 7;
     internal const int ZMQ_PUSH = 8;
 
@@ -25,6 +26,14 @@ internal static unsafe class LibZmq
     internal const int ZMQ_RCVTIMEO = 27;
     internal const int ZMQ_SNDTIMEO = 28;
     internal const int ZMQ_LAST_ENDPOINT = 32;
+    internal const int ZMQ_PLAIN_SERVER = 44;
+    internal const int ZMQ_PLAIN_USERNAME = 45;
+    internal const int ZMQ_PLAIN_PASSWORD = 46;
+    internal const int ZMQ_CURVE_SERVER = 47;
+    internal const int ZMQ_CURVE_PUBLICKEY = 48;
+    internal const int ZMQ_CURVE_SECRETKEY = 49;
+    internal const int ZMQ_CURVE_SERVERKEY = 50;
+    internal const int ZMQ_MECHANISM = 43;
 
     // Context options (zmq.h).
     internal const int ZMQ_BLOCKY = 70;
@@ -64,6 +73,7 @@ internal static unsafe class LibZmq
     [DllImport(Library)] internal static extern int zmq_msg_close(IntPtr message);
     [DllImport(Library)] internal static extern int zmq_errno();
     [DllImport(Library)] internal static extern IntPtr zmq_strerror(int errnum);
+    [DllImport(Library)] internal static extern int zmq_curve_keypair(byte* z85PublicKey, byte* z85SecretKey);
     [DllImport(Library)] internal static extern void zmq_version(out int major, out int minor, out int patch);
 
     /// <summary>The loaded library's version, e.g. 4.3.4 (also proves the library can be loaded).</summary>
@@ -188,6 +198,21 @@ internal sealed unsafe class ZmqSocket : IDisposable
             throw ZmqException.Last($"zmq_setsockopt({option})");
         }
     }
+
+    /// <summary>Sets a binary option (ZMQ_CURVE_*KEY as 32 raw bytes, ZMQ_PLAIN_* as bytes).</summary>
+    internal void SetOption(int option, ReadOnlySpan<byte> value)
+    {
+        fixed (byte* bytes = value)
+        {
+            if (LibZmq.zmq_setsockopt(Handle, option, bytes, (nuint)value.Length) != 0)
+            {
+                throw ZmqException.Last($"zmq_setsockopt({option})");
+            }
+        }
+    }
+
+    /// <summary>Sets a text option as its UTF-8 bytes, without a terminator (libzmq takes the length given).</summary>
+    internal void SetOption(int option, string value) => SetOption(option, System.Text.Encoding.UTF8.GetBytes(value));
 
     /// <summary>Reads an int option.</summary>
     internal int GetOption(int option)
