@@ -9,16 +9,19 @@ namespace Butterfly;
 /// </summary>
 /// <remarks>
 /// <para>Layout (little-endian): <c>[0..8)</c> id, <c>[8]</c> route (one bit per stage that handled
-/// it), <c>[9]</c> hop count, <c>[10..12)</c> zero, <c>[12..16)</c> checksum of id and body,
-/// <c>[16..)</c> body.</para>
+/// it), <c>[9]</c> hop count, <c>[10]</c> which intermediate carried it (its tag), <c>[11]</c> which
+/// component1 (low nibble) and component2 (high nibble), <c>[12..16)</c> checksum of id, send time
+/// and body, <c>[16..24)</c> send time (a <see cref="System.Diagnostics.Stopwatch"/> timestamp:
+/// the monotonic clock every process on the machine shares), <c>[24..)</c> body.</para>
 /// <para>The checksum lets every stage verify the frame cheaply without knowing the pattern; the
 /// pattern lets receive_replies catch what a checksum alone cannot (a well-formed frame carrying
 /// another request's body). Route and hops prove each message went through exactly one instance of
-/// every stage; they sit outside the checksum because each stage stamps them.</para>
+/// every stage; with the tags they sit outside the checksum because each stage stamps them. A retry
+/// carries the time of the first send, so the delay measured at the end includes the retry.</para>
 /// </remarks>
 internal static class Payload
 {
-    internal const int HeaderSize = 16;
+    internal const int HeaderSize = 24;
 
     /// <summary>Body bytes per request unless --size says otherwise.</summary>
     internal const int DefaultBodySize = 128;
@@ -32,19 +35,29 @@ internal static class Payload
 
     private const int RouteOffset = 8;
     private const int HopsOffset = 9;
+    private const int ViaOffset = 10;
+    private const int WorkersOffset = 11;
     private const int ChecksumOffset = 12;
+    private const int SentAtOffset = 16;
 
     internal static int FrameSize(int bodySize) => HeaderSize + bodySize;
 
-    /// <summary>Fills a fresh request: id, pattern body, checksum, empty route.</summary>
-    internal static void Write(Span<byte> frame, ulong id)
+    /// <summary>Fills a fresh request: id, send time, pattern body, checksum, empty route.</summary>
+    internal static void Write(Span<byte> frame, ulong id, long sentAt)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(frame, id);
         frame.Slice(RouteOffset, ChecksumOffset - RouteOffset).Clear();
+        BinaryPrimitives.WriteInt64LittleEndian(frame[SentAtOffset..], sentAt);
         Span<byte> body = frame[HeaderSize..];
         FillPattern(body, id);
-        BinaryPrimitives.WriteUInt32LittleEndian(frame[ChecksumOffset..], Checksum(id, body));
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[ChecksumOffset..], Checksum(id, sentAt, body));
     }
+
+    /// <summary>When the request was first sent (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>).</summary>
+    internal static long SentAt(ReadOnlySpan<byte> frame) => BinaryPrimitives.ReadInt64LittleEndian(frame[SentAtOffset..]);
+
+    /// <summary>The tag of the intermediate that carried the request (0: none yet).</summary>
+    internal static byte Via(ReadOnlySpan<byte> frame) => frame[ViaOffset];
 
     internal static bool TryReadId(ReadOnlySpan<byte> frame, out ulong id)
     {
@@ -68,16 +81,33 @@ internal static class Payload
 
         ulong id = BinaryPrimitives.ReadUInt64LittleEndian(frame);
         uint stored = BinaryPrimitives.ReadUInt32LittleEndian(frame[ChecksumOffset..]);
-        return Checksum(id, frame[HeaderSize..]) == stored;
+        return Checksum(id, SentAt(frame), frame[HeaderSize..]) == stored;
     }
 
-    /// <summary>Records that a stage handled the frame (route bit and hop count).</summary>
-    internal static void Stamp(Span<byte> frame, byte stageBit)
+    /// <summary>
+    /// Records that a stage handled the frame: route bit, hop count, and the instance's tag (the
+    /// intermediate's tag; a worker's instance number, 1 to 15, in its nibble).
+    /// </summary>
+    internal static void Stamp(Span<byte> frame, byte stageBit, byte tag)
     {
-        if (frame.Length >= HeaderSize)
+        if (frame.Length < HeaderSize)
         {
-            frame[RouteOffset] |= stageBit;
-            frame[HopsOffset]++;
+            return;
+        }
+
+        frame[RouteOffset] |= stageBit;
+        frame[HopsOffset]++;
+        switch (stageBit)
+        {
+            case IntermediateStamp:
+                frame[ViaOffset] = tag;
+                break;
+            case Component1Stamp:
+                frame[WorkersOffset] = (byte)((frame[WorkersOffset] & 0xF0) | (tag & 0x0F));
+                break;
+            case Component2Stamp:
+                frame[WorkersOffset] = (byte)((frame[WorkersOffset] & 0x0F) | ((tag & 0x0F) << 4));
+                break;
         }
     }
 
@@ -155,10 +185,11 @@ internal static class Payload
     }
 
     /// <summary>A multiply-rotate hash over 8-byte words: fast, and any flipped bit changes it.</summary>
-    private static uint Checksum(ulong id, ReadOnlySpan<byte> body)
+    private static uint Checksum(ulong id, long sentAt, ReadOnlySpan<byte> body)
     {
         const ulong Prime = 0x9E3779B185EBCA87UL;
         ulong hash = (id ^ (ulong)body.Length) * Prime;
+        hash = ulong.RotateLeft(hash ^ ((ulong)sentAt * Prime), 31) * Prime;
         ReadOnlySpan<ulong> words = MemoryMarshal.Cast<byte, ulong>(body);
         foreach (ulong word in words)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Butterfly;
+using Butterfly.Orchestration;
 using Butterfly.Roles;
 
 // One executable, many roles: the orchestrator ("demo") starts this same program once per box of
@@ -46,14 +47,23 @@ static int Usage(string problem)
 
 static void PrintUsage(TextWriter writer) => writer.WriteLine(
     """
-    usage: Butterfly demo [--messages N] [--size B] [--idle-timeout S] [--timeout S] [--startup-timeout S]
-      Runs send_requests -> 2 x component1 -> 2 x intermediate -> 2 x component2 -> receive_replies,
-      each a separate process on 127.0.0.1, and prints
-      butterfly: sent=N received=N lost=0 duplicates=0 corrupted=0
-      --messages N         requests to send (default 100000)
+    usage: Butterfly demo [--duration S] [--workers N] [--rate R] [--scenario all|freeze|kill|move|drain|none]
+                          [--seed N] [--size B] [--retry-after S] [--plot PATH] [--namespace auto|no]
+                          [--timeout S] [--startup-timeout S]
+      Runs send_requests -> N x component1 -> {intermediate1, intermediate2} -> N x component2 -> receive_replies
+      plus two directory servers, each a separate process, plays the failure timeline on intermediate2
+      (freeze, kill -9, restart at a new address, then drain one worker per side) and prints
+      butterfly: sent=N received=N lost=0 duplicates=0 corrupted=0 retried=K rerouted=R
+      --duration S         the scenario's length; every step scales with it (default 60)
+      --workers N          component1 and component2 instances, 1 to 15 (default 2)
+      --rate R             new requests per second (default 20000)
+      --scenario LIST      steps to play, comma-separated: freeze, kill, move (implies kill), drain; all (default), none
+      --seed N             picks the workers that are drained (default 1)
       --size B             body bytes per request (default 128)
-      --idle-timeout S     receive_replies gives up after S seconds without a message (default 10)
-      --timeout S          the whole run is stopped after S seconds (default 120)
+      --retry-after S      the source re-sends what is unacknowledged after S seconds (default 2)
+      --plot PATH          throughput plot (default artifacts/butterfly.png)
+      --namespace auto|no  auto: the moved intermediate2 gets a network namespace of its own when root (default)
+      --timeout S          the whole run is stopped after S seconds (default duration + 90)
       --startup-timeout S  each process must report READY within S seconds (default 30)
     The roles (send_requests, component1, intermediate, component2, receive_replies) are started by demo.
 
@@ -77,7 +87,7 @@ namespace Butterfly
                 string name = args[i];
                 if (!name.StartsWith("--", StringComparison.Ordinal) || name.Length == 2)
                 {
-                    throw new ArgumentException($"expected an option like --messages, got '{name}'");
+                    throw new ArgumentException($"expected an option like --duration, got '{name}'");
                 }
 
                 if (i + 1 >= args.Length)

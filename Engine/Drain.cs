@@ -17,7 +17,7 @@ public static class Drain
         var outputs = new List<MessageSocket>();
         foreach (MessageSocket socket in MessageSocket.Live.Keys)
         {
-            if (socket.IsDraining)
+            if (socket.IsDraining || socket.IsEngineInternal)
             {
                 continue;
             }

@@ -1,40 +1,20 @@
-using Engine.Sockets;
-
 namespace Butterfly.Roles;
 
 /// <summary>
-/// Second worker stage: pulls fair-queued from the outputs of both intermediates and pushes to
-/// receive_replies.
+/// Second worker stage: pulls, fair-queued, from every intermediate registered under
+/// <c>intermediate-out</c> and pushes to receive_replies.
 /// </summary>
 internal static class Component2
 {
+    internal const string IntermediateOutput = "intermediate-out";
+
     internal static int Run(Arguments args)
     {
-        IReadOnlyList<string> intermediates = args.List("from");
         string sink = args.Required("to");
-        using StageControl control = StageControl.Listen();
-
-        var input = new PullSocket(Relay.SocketOptions());
-        var output = new PushSocket(Relay.SocketOptions());
-        RelayStats stats;
-        try
+        return Worker.Run(args, "component2", Payload.Component2Stamp, (input, output) =>
         {
-            foreach (string endpoint in intermediates)
-            {
-                input.Connect(endpoint);
-            }
-
+            input.Connect("dir://" + IntermediateOutput);
             output.Connect(sink);
-            Console.WriteLine("READY component2");
-            stats = Relay.Run(input, output, Payload.Component2Stamp, control);
-        }
-        finally
-        {
-            input.Dispose();
-            output.Dispose();
-        }
-
-        Console.WriteLine($"DONE {stats}");
-        return 0;
+        });
     }
 }

@@ -1,7 +1,8 @@
 namespace Butterfly.Roles;
 
 /// <summary>
-/// How a role process hears from the orchestrator: <c>GO</c> and <c>STOP</c> lines on stdin.
+/// How a role process hears from the orchestrator: <c>GO</c>, <c>FINISH</c> (the source stops
+/// making new requests) and <c>STOP</c> lines on stdin.
 /// </summary>
 /// <remarks>
 /// End of stdin also means stop: the orchestrator holds the write end, so if it dies (even by
@@ -13,6 +14,7 @@ internal sealed class StageControl : IDisposable
 {
     private readonly ManualResetEventSlim _go = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _finish = new();
 
     private StageControl()
     {
@@ -23,11 +25,18 @@ internal sealed class StageControl : IDisposable
 
     internal CancellationToken StopToken => _stop.Token;
 
-    /// <summary>Starts listening to stdin and Ctrl+C.</summary>
-    internal static StageControl Listen()
+    /// <summary>True once the orchestrator said FINISH (or STOP): make no new work, complete what is open.</summary>
+    internal bool Finishing => _finish.IsCancellationRequested || Stopping;
+
+    /// <summary>Starts listening to stdin and (unless <paramref name="onInterrupt"/> is false) Ctrl+C.</summary>
+    /// <param name="onInterrupt">False for roles that drain on Ctrl+C and SIGTERM with <c>GracefulShutdown</c> instead of stopping.</param>
+    internal static StageControl Listen(bool onInterrupt = true)
     {
         var control = new StageControl();
-        Console.CancelKeyPress += control.OnCancelKeyPress;
+        if (onInterrupt)
+        {
+            Console.CancelKeyPress += control.OnCancelKeyPress;
+        }
 
         // A plain background thread: Console.In.ReadLine blocks, and a background thread never
         // keeps the process alive after Main returns.
@@ -62,6 +71,9 @@ internal sealed class StageControl : IDisposable
                 {
                     case "GO":
                         _go.Set();
+                        break;
+                    case "FINISH":
+                        _finish.Cancel();
                         break;
                     case "STOP":
                         _stop.Cancel();

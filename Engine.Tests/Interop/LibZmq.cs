@@ -14,11 +14,24 @@ internal static unsafe class LibZmq
     private const string Library = "libzmq.so.5";
 
     // Socket types (zmq.h).
+    internal const int ZMQ_PAIR = 0;
+    internal const int ZMQ_PUB = 1;
+    internal const int ZMQ_SUB = 2;
+    internal const int ZMQ_REQ = 3;
     internal const int ZMQ_REP = 4;
+    internal const int ZMQ_DEALER = 5;
+    internal const int ZMQ_ROUTER = 6;
     internal const int ZMQ_PULL = 7;
     internal const int ZMQ_PUSH = 8;
+    internal const int ZMQ_XPUB = 9;
+    internal const int ZMQ_XSUB = 10;
 
     // Socket options (zmq.h).
+    internal const int ZMQ_ROUTING_ID = 5;
+    internal const int ZMQ_SUBSCRIBE = 6;
+    internal const int ZMQ_UNSUBSCRIBE = 7;
+    internal const int ZMQ_SNDBUF = 11;
+    internal const int ZMQ_RCVBUF = 12;
     internal const int ZMQ_RCVMORE = 13;
     internal const int ZMQ_LINGER = 17;
     internal const int ZMQ_SNDHWM = 23;
@@ -34,6 +47,8 @@ internal static unsafe class LibZmq
     internal const int ZMQ_CURVE_SECRETKEY = 49;
     internal const int ZMQ_CURVE_SERVERKEY = 50;
     internal const int ZMQ_MECHANISM = 43;
+    internal const int ZMQ_ROUTER_MANDATORY = 33;
+    internal const int ZMQ_XPUB_VERBOSE = 40;
 
     // Context options (zmq.h).
     internal const int ZMQ_BLOCKY = 70;
@@ -45,6 +60,7 @@ internal static unsafe class LibZmq
     // errno values libzmq reports through zmq_errno (Linux numbering).
     internal const int EINTR = 4;
     internal const int EAGAIN = 11;
+    internal const int EHOSTUNREACH = 113;
 
     /// <summary>sizeof(zmq_msg_t) in libzmq 4.x: an opaque 64-byte, pointer-aligned block.</summary>
     internal const int ZmqMsgSize = 64;
@@ -71,6 +87,10 @@ internal static unsafe class LibZmq
     [DllImport(Library)] internal static extern nuint zmq_msg_size(IntPtr message);
     [DllImport(Library)] internal static extern int zmq_msg_more(IntPtr message);
     [DllImport(Library)] internal static extern int zmq_msg_close(IntPtr message);
+
+    [DllImport(Library, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    internal static extern IntPtr zmq_msg_gets(IntPtr message, string property);
+
     [DllImport(Library)] internal static extern int zmq_errno();
     [DllImport(Library)] internal static extern IntPtr zmq_strerror(int errnum);
     [DllImport(Library)] internal static extern int zmq_curve_keypair(byte* z85PublicKey, byte* z85SecretKey);
@@ -199,7 +219,7 @@ internal sealed unsafe class ZmqSocket : IDisposable
         }
     }
 
-    /// <summary>Sets a binary option (ZMQ_CURVE_*KEY as 32 raw bytes, ZMQ_PLAIN_* as bytes).</summary>
+    /// <summary>Sets a binary option (ZMQ_SUBSCRIBE, ZMQ_ROUTING_ID, ZMQ_CURVE_*KEY as 32 raw bytes, ZMQ_PLAIN_*...).</summary>
     internal void SetOption(int option, ReadOnlySpan<byte> value)
     {
         fixed (byte* bytes = value)
@@ -213,6 +233,8 @@ internal sealed unsafe class ZmqSocket : IDisposable
 
     /// <summary>Sets a text option as its UTF-8 bytes, without a terminator (libzmq takes the length given).</summary>
     internal void SetOption(int option, string value) => SetOption(option, System.Text.Encoding.UTF8.GetBytes(value));
+    /// <summary>Sets ZMQ_RCVTIMEO: how long the next receives may wait.</summary>
+    internal void SetReceiveTimeout(TimeSpan timeout) => SetOption(LibZmq.ZMQ_RCVTIMEO, (int)timeout.TotalMilliseconds);
 
     /// <summary>Reads an int option.</summary>
     internal int GetOption(int option)
@@ -333,8 +355,27 @@ internal sealed unsafe class ZmqSocket : IDisposable
     }
 
     /// <summary>Receives one frame, waiting up to ZMQ_RCVTIMEO; false when nothing arrived (EAGAIN).</summary>
-    internal bool TryReceive(out byte[] frame, out bool more)
+    internal bool TryReceive(out byte[] frame, out bool more) => TryReceive(out frame, out more, null, out _);
+
+    /// <summary>
+    /// Receives one frame and reads one metadata property of the connection it came from
+    /// (zmq_msg_gets: "Socket-Type", "Peer-Address", or any property the peer sent in READY);
+    /// null when the peer did not send it.
+    /// </summary>
+    /// <exception cref="TimeoutException">Nothing arrived within ZMQ_RCVTIMEO.</exception>
+    internal byte[] Receive(string property, out string? value, out bool more)
     {
+        if (!TryReceive(out byte[] frame, out more, property, out value))
+        {
+            throw new TimeoutException($"libzmq received nothing within ZMQ_RCVTIMEO ({GetOption(LibZmq.ZMQ_RCVTIMEO)} ms).");
+        }
+
+        return frame;
+    }
+
+    private bool TryReceive(out byte[] frame, out bool more, string? property, out string? value)
+    {
+        value = null;
         IntPtr socket = Handle;
         if (LibZmq.zmq_msg_init(_message) != 0)
         {
@@ -368,6 +409,13 @@ internal sealed unsafe class ZmqSocket : IDisposable
             }
 
             more = LibZmq.zmq_msg_more(_message) != 0;
+            if (property is not null)
+            {
+                // The metadata belongs to the message: read it before zmq_msg_close.
+                IntPtr text = LibZmq.zmq_msg_gets(_message, property);
+                value = text == IntPtr.Zero ? null : Marshal.PtrToStringAnsi(text);
+            }
+
             return true;
         }
         finally

@@ -168,3 +168,49 @@ public class ReqRepTests
         Assert.That(left.ConnectedCount, Is.EqualTo(1));
     }
 }
+
+/// <summary>ROUTER identity handover (ZMQ_ROUTER_HANDOVER) and its default refusal.</summary>
+[TestFixture]
+[CancelAfter(60_000)]
+public class RouterHandoverTests
+{
+    private static SocketOptions Named(string identity) => new() { Identity = System.Text.Encoding.ASCII.GetBytes(identity), ReceiveTimeout = TimeSpan.FromSeconds(10), ReconnectInterval = TimeSpan.FromSeconds(5), ReconnectIntervalMax = TimeSpan.FromSeconds(5) };
+
+    [Test]
+    public void WithHandoverANewConnectionTakesTheIdentityOver()
+    {
+        using var router = new RouterSocket(new SocketOptions { RouterHandover = true, ReceiveTimeout = TimeSpan.FromSeconds(10) });
+        string endpoint = router.Bind("tcp://127.0.0.1:0");
+        using var first = new DealerSocket(Named("worker"));
+        first.Connect(endpoint);
+        first.Send("from first");
+        Assert.That(router.ReceiveMultipart()[1], Is.EqualTo("from first"u8.ToArray()));
+
+        using var second = new DealerSocket(Named("worker"));
+        second.Connect(endpoint);
+        second.Send("from second");
+        Assert.That(router.ReceiveMultipart()[1], Is.EqualTo("from second"u8.ToArray()));
+        Deadline.WaitUntil(() => first.ConnectedCount == 0, "the first connection to be closed by the handover");
+        router.SendMultipart("worker"u8.ToArray(), "to the newcomer"u8.ToArray());
+        Assert.That(second.ReceiveString(), Is.EqualTo("to the newcomer"));
+    }
+
+    [Test]
+    public void WithoutHandoverADuplicateIdentityIsRefusedWithAReason()
+    {
+        using var router = new RouterSocket(new SocketOptions { ReceiveTimeout = TimeSpan.FromSeconds(10) });
+        using var events = new Engine.Tests.Interop.MonitorRecorder(router);
+        string endpoint = router.Bind("tcp://127.0.0.1:0");
+        using var first = new DealerSocket(Named("worker"));
+        first.Connect(endpoint);
+        first.Send("from first");
+        Assert.That(router.ReceiveMultipart()[1], Is.EqualTo("from first"u8.ToArray()));
+
+        using var second = new DealerSocket(Named("worker"));
+        second.Connect(endpoint);
+        MonitorEvent refused = events.WaitFor(MonitorEventKind.HandshakeFailed, 1);
+        Assert.That(refused.Reason, Does.Contain("already in use"));
+        router.SendMultipart("worker"u8.ToArray(), "to the first"u8.ToArray());
+        Assert.That(first.ReceiveString(), Is.EqualTo("to the first"));
+    }
+}

@@ -75,7 +75,13 @@ public sealed class DirectoryServer : IAsyncDisposable, IDisposable
             MaxMessageSize = 64 * 1024,
             Linger = TimeSpan.Zero,
             Logger = options.Logger,
-        });
+        })
+        {
+            // Closed by the server's own Dispose. A process-wide drain must leave it alone: drained,
+            // its receive throws SocketDrainedException and the server loop dies while the process's
+            // own sockets still need it to unregister their names.
+            IsEngineInternal = true,
+        };
         try
         {
             string bound = router.Bind(endpoint);

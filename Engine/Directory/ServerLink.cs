@@ -41,7 +41,12 @@ internal sealed class ServerLink
             ConnectTimeout = options.RequestTimeout,
             HandshakeTimeout = options.RequestTimeout,
             Logger = options.Logger,
-        });
+        })
+        {
+            // The client closes it; a process-wide drain (GracefulShutdown) must not, or the client
+            // can neither unregister during the drain nor close cleanly after it.
+            IsEngineInternal = true,
+        };
     }
 
     internal string Endpoint { get; }

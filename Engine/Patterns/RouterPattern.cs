@@ -20,6 +20,9 @@ internal sealed class RouterPattern : ISendStrategy, IReceiveStrategy
     private readonly Func<bool> _mandatory;
     private Peer? _receivingFrom;
 
+    // The peer a mandatory send found full and is waiting for (sending thread only).
+    private Peer? _waitingFor;
+
     internal RouterPattern(Func<bool> mandatory)
     {
         _mandatory = mandatory;
@@ -47,6 +50,14 @@ internal sealed class RouterPattern : ISendStrategy, IReceiveStrategy
 
     public bool HasRoom()
     {
+        // A mandatory send waits for its own peer, not for any peer: it can go on once that peer
+        // has room, or has left (the retry then throws). Room elsewhere is no reason to retry:
+        // the wait would spin, and never time out while another peer has room.
+        if (_waitingFor is { } target)
+        {
+            return target.Outbound!.CanWrite || !IsRouted(target);
+        }
+
         foreach (Peer peer in _routes.Values)
         {
             if (peer.Outbound!.CanWrite)
@@ -58,8 +69,11 @@ internal sealed class RouterPattern : ISendStrategy, IReceiveStrategy
         return false;
     }
 
+    private bool IsRouted(Peer peer) => _routes.TryGetValue(peer.RoutingId!, out Peer? current) && current == peer;
+
     public bool TrySend(Span<Msg> staged, ref Msg last)
     {
+        _waitingFor = null;
         ref Msg idFrame = ref staged.IsEmpty ? ref last : ref staged[0];
         if (!_routesBySpan.TryGetValue(idFrame.Span, out Peer? peer))
         {
@@ -77,6 +91,7 @@ internal sealed class RouterPattern : ISendStrategy, IReceiveStrategy
         {
             if (_mandatory())
             {
+                _waitingFor = peer;
                 return false;
             }
 

@@ -110,6 +110,8 @@ internal sealed partial class Session
         }
     }
 
+    // Pooled: a connection parks every time it goes idle, so this must not allocate per park.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitForRoomAsync(Peer peer, MessagePipe inbound)
     {
         while (!_connection.IsAborted)

@@ -133,6 +133,8 @@ internal sealed partial class Session
         return false;
     }
 
+    // Pooled: a connection parks every time it goes idle, so this must not allocate per park.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ParkAsync(Peer peer, MessagePipe? outbound, bool drained = false)
     {
         Waiter waiter = peer.SendLoopWaiter;

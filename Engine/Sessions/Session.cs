@@ -136,8 +136,16 @@ internal sealed partial class Session
             Abort(ShutdownReason.Disconnected);
             await Task.WhenAll(receiving, sending).ConfigureAwait(false);
             peer.SessionActive = false;
-            _owner.OnPeerDisconnected();
             DeliverDisconnectMessage(peer);
+            peer.CurrentSession = null;
+            if (_persistentPeer is null)
+            {
+                // Detach before anything observable says the peer left: a send made after the event
+                // (or after ConnectedCount drops) must already find it gone.
+                _owner.DetachPeer(peer);
+            }
+
+            _owner.OnPeerDisconnected();
             if (_persistentPeer is not null)
             {
                 // Our loops are done, so this thread is the pipe's reader: hand what never went out to the live peers.
@@ -154,11 +162,6 @@ internal sealed partial class Session
                 },
                 address,
                 reason);
-            peer.CurrentSession = null;
-            if (_persistentPeer is null)
-            {
-                _owner.DetachPeer(peer);
-            }
         }
         catch (Exception unexpected)
         {

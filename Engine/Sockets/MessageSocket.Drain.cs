@@ -31,6 +31,13 @@ public abstract partial class MessageSocket
     /// </summary>
     public bool IsDrained => Volatile.Read(ref _receiveDrained) != 0;
 
+    /// <summary>
+    /// True for sockets the engine itself owns (a <c>DirectoryClient</c>'s links, a <c>DirectoryServer</c>'s ROUTER): <see cref="Drain.AllAsync"/>
+    /// leaves them to their owner, which still needs them while the application's sockets drain
+    /// (to unregister names) and closes them itself.
+    /// </summary>
+    internal bool IsEngineInternal { get; init; }
+
     /// <summary>True for sockets that take input the application reads (drained first by <see cref="Drain.AllAsync"/>).</summary>
     internal bool HasInput => _receiver is not null;
 

@@ -60,7 +60,17 @@ public abstract partial class MessageSocket
             return true;
         }
 
-        return timeout != TimeSpan.Zero && SendBlocking(ref frame, SocketOptions.ToMilliseconds(timeout));
+        try
+        {
+            return timeout != TimeSpan.Zero && SendBlocking(ref frame, SocketOptions.ToMilliseconds(timeout));
+        }
+        catch
+        {
+            // As above: a message that failed while waiting for room is gone whole, or its first
+            // frames would prefix the next message (a ROUTER would route that one by a stale id).
+            DiscardStaged();
+            throw;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Threading.Channels;
 
-namespace Butterfly;
+namespace Butterfly.Orchestration;
 
 /// <summary>
 /// One role running as a child process of this same program: its stdout lines come in through a
@@ -27,12 +27,20 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>True when the process had to be killed instead of exiting by itself.</summary>
     internal bool WasKilled { get; private set; }
 
+    /// <summary>True when the scenario killed it on purpose (its death is not a failure).</summary>
+    internal bool KilledByScenario { get; set; }
+
+    /// <summary>The process id (signals go to it).</summary>
+    internal int Pid => _process.Id;
+
     internal bool HasExited => SafeHasExited();
 
     internal int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>Butterfly role args...</c> the same way this process was started.</summary>
-    internal static ChildProcess Start(string name, string role, params IEnumerable<string> roleArguments)
+    /// <param name="wrapper">A command that runs the child, e.g. <c>ip netns exec ns</c> (it must exec, so the pid stays the child's); empty for none.</param>
+    /// <param name="onError">Each stderr line of the child (from a pool thread).</param>
+    internal static ChildProcess Start(string name, IReadOnlyList<string> wrapper, Action<string> onError, string role, params IEnumerable<string> roleArguments)
     {
         var info = new ProcessStartInfo
         {
@@ -45,14 +53,16 @@ internal sealed class ChildProcess : IDisposable
         // Run as "dotnet Butterfly.dll" when we were started that way, else through the apphost:
         // either way the children run exactly the build the orchestrator runs.
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which executable is running");
+        var command = new List<string>(wrapper) { host };
         if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
-            info.FileName = host;
-            info.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
+            command.Add(typeof(ChildProcess).Assembly.Location);
         }
-        else
+
+        info.FileName = command[0];
+        foreach (string argument in command.Skip(1))
         {
-            info.FileName = host;
+            info.ArgumentList.Add(argument);
         }
 
         info.ArgumentList.Add(role);
@@ -66,7 +76,7 @@ internal sealed class ChildProcess : IDisposable
         {
             if (e.Data is not null)
             {
-                Console.Error.WriteLine($"[{name}] {e.Data}");
+                onError(e.Data);
             }
         };
         process.Start();
@@ -109,15 +119,6 @@ internal sealed class ChildProcess : IDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"{Name} printed nothing for {timeout.TotalSeconds:0.#} s");
-        }
-    }
-
-    /// <summary>Lines printed but not read yet (after the child exited: its final report).</summary>
-    internal IEnumerable<string> RemainingLines()
-    {
-        while (_lines.Reader.TryRead(out string? line))
-        {
-            yield return line;
         }
     }
 
@@ -164,6 +165,9 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>Waits (bounded) for the child to exit; false if it is still running after <paramref name="timeout"/>.</summary>
+    internal Task<bool> WaitForExitAsync(TimeSpan timeout) => WaitForExitCoreAsync(timeout);
+
     /// <summary>Kills the child (and anything it started) if it is still running. Safe from any thread.</summary>
     internal void Kill()
     {
@@ -187,7 +191,7 @@ internal sealed class ChildProcess : IDisposable
         _process.Dispose();
     }
 
-    private async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    private async Task<bool> WaitForExitCoreAsync(TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);
         try
