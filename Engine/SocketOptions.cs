@@ -34,6 +34,9 @@ public sealed class SocketOptions
     private byte[]? _helloMessage;
     private byte[]? _disconnectMessage;
     private string? _plainUsername;
+    private byte[]? _curvePublicKey;
+    private byte[]? _curveSecretKey;
+    private byte[]? _curveServerKey;
     private string? _plainPassword;
 
     /// <summary>
@@ -323,6 +326,37 @@ public sealed class SocketOptions
     /// </summary>
     public Authenticator? Authenticator { get; set; }
 
+    /// <summary>
+    /// CURVE (RFC 26): act as the CURVE server, with <see cref="CurveSecretKey"/> (and its
+    /// <see cref="CurvePublicKey"/>, which clients must know). <see cref="Authenticator"/>, when set,
+    /// decides which client public keys may connect. Defaults to false.
+    /// </summary>
+    public bool CurveServer { get; set; }
+
+    /// <summary>CURVE: this socket's long-term public key. 32 bytes, or its 40-character Z85 text as ASCII bytes (like libzmq).</summary>
+    public byte[]? CurvePublicKey
+    {
+        get => _curvePublicKey;
+        set => _curvePublicKey = CurveKey(value, nameof(CurvePublicKey));
+    }
+
+    /// <summary>CURVE: this socket's long-term secret key. 32 bytes, or 40 Z85 characters as ASCII bytes.</summary>
+    public byte[]? CurveSecretKey
+    {
+        get => _curveSecretKey;
+        set => _curveSecretKey = CurveKey(value, nameof(CurveSecretKey));
+    }
+
+    /// <summary>
+    /// CURVE client: the server's public key. Setting it makes this socket a CURVE client (it then
+    /// also needs <see cref="CurvePublicKey"/> and <see cref="CurveSecretKey"/>). 32 bytes, or 40 Z85 characters as ASCII bytes.
+    /// </summary>
+    public byte[]? CurveServerKey
+    {
+        get => _curveServerKey;
+        set => _curveServerKey = CurveKey(value, nameof(CurveServerKey));
+    }
+
     /// <summary>Where connection-level events and errors are logged. Defaults to a logger that discards.</summary>
     public ILogger Logger
     {
@@ -332,6 +366,14 @@ public sealed class SocketOptions
 
     internal static int ToMilliseconds(TimeSpan value) =>
         value == Timeout.InfiniteTimeSpan ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Max(0, value.TotalMilliseconds));
+
+    private static byte[]? CurveKey(byte[]? value, string name) => value switch
+    {
+        null => null,
+        { Length: 32 } => value.ToArray(),
+        { Length: 40 } => CurveKeyPair.ParseKey(System.Text.Encoding.ASCII.GetString(value), name),
+        _ => throw new ArgumentException($"{name} must be 32 bytes or 40 Z85 characters (got {value.Length} bytes).", name),
+    };
 
     private static string? ShortText(string? value, string name) =>
         value is null || System.Text.Encoding.UTF8.GetByteCount(value) <= 255

@@ -154,12 +154,29 @@ internal sealed partial class Session
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return AcceptPeer(peerMetadata, greeting, localType);
+        HandshakeResult result = AcceptPeer(peerMetadata, greeting, localType);
+        if (mechanism is IEncryptingMechanism curve)
+        {
+            _connection.Encrypt(curve.CreateCodec(), _owner.Options.MaxBufferedBytes);
+        }
+
+        return result;
     }
 
     /// <summary>The mechanism the options ask for: CURVE, then PLAIN, else NULL (like libzmq, the last security option set on a libzmq socket wins; here one kind is configured at a time).</summary>
     private static IMechanism CreateMechanism(SocketOptions options, Metadata ours, string peerAddress)
     {
+        if (options.CurveServer)
+        {
+            return new CurveServer(ours, options.CurvePublicKey ?? DerivedPublic(options.CurveSecretKey), RequireKey(options.CurveSecretKey, "CurveSecretKey"), options.Authenticator, peerAddress);
+        }
+
+        if (options.CurveServerKey is not null)
+        {
+            byte[] secret = RequireKey(options.CurveSecretKey, "CurveSecretKey");
+            return new CurveClient(ours, options.CurvePublicKey ?? DerivedPublic(secret), secret, options.CurveServerKey);
+        }
+
         if (options.PlainServer)
         {
             return new PlainServer(ours, options.Authenticator, peerAddress);
@@ -173,12 +190,17 @@ internal sealed partial class Session
         return new NullMechanism(ours);
     }
 
+    private static byte[] RequireKey(byte[]? key, string name) =>
+        key ?? throw new ProtocolViolationException(ProtocolError.AuthenticationFailed, $"CURVE needs {name}, which is not set");
+
+    private static byte[] DerivedPublic(byte[]? secretKey) => CurveKeyPair.FromSecretKey(RequireKey(secretKey, "CurveSecretKey")).PublicKey;
+
     /// <summary>Both sides must name the same mechanism, and for PLAIN/CURVE at most one of them may claim the server role.</summary>
     private static void CheckMechanism(Greeting greeting, IMechanism mechanism)
     {
         if (greeting.Mechanism != mechanism.Name)
         {
-            bool known = greeting.Mechanism is NullMechanism.MechanismName or PlainClient.MechanismName or "CURVE" or "GSSAPI";
+            bool known = greeting.Mechanism is NullMechanism.MechanismName or PlainClient.MechanismName or CurveClient.MechanismName or "GSSAPI";
             throw new ProtocolViolationException(
                 known ? ProtocolError.MechanismMismatch : ProtocolError.UnknownMechanism,
                 $"peer wants {greeting.Mechanism}, we use {mechanism.Name}");
