@@ -42,6 +42,13 @@ internal sealed partial class Orchestrator
         if (steps.HasFlag(ScenarioSteps.Kill))
         {
             await UntilAsync(KillAt * duration, cancellationToken).ConfigureAwait(false);
+            if (_frozenAt is not null)
+            {
+                // Show the silent failure being detected before the loud one: on a loaded machine the
+                // heartbeat verdict can come later than the planned kill.
+                await UntilDeclaredDeadAsync(TimeSpan.FromSeconds(15), cancellationToken).ConfigureAwait(false);
+            }
+
             await KillAsync().ConfigureAwait(false);
         }
         else if (steps.HasFlag(ScenarioSteps.Freeze))
@@ -81,6 +88,15 @@ internal sealed partial class Orchestrator
         catch (TimeoutException)
         {
             throw new TimeoutException($"send_requests did not finish flushing within {bound.TotalSeconds:0} s");
+        }
+    }
+
+    private async Task UntilDeclaredDeadAsync(TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (_declaredDeadAt is null && clock.Elapsed < limit)
+        {
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -12,7 +12,9 @@ namespace Engine.Tests.Directory;
 public class NameConnectTests
 {
     /// <summary>One watch round trip on a loaded 2-core machine: a push, the client's loop, the socket's connect.</summary>
-    private static readonly TimeSpan WatchRoundTrip = TimeSpan.FromMilliseconds(250);
+    // A watch push and a connect take a few ms here; the rest is room for a shared, loaded
+    // 2-core machine (a run at load average 21 took 797 ms against a 750 ms bound).
+    private static readonly TimeSpan WatchRoundTrip = TimeSpan.FromMilliseconds(750);
 
     [TestCase(true, TestName = "AServiceThatMovesIsReachedAtItsNewPortWhenTheOldOwnerUnregistered")]
     [TestCase(false, TestName = "AServiceThatMovesIsReachedAtItsNewPortWhenTheOldOwnerDiedAndItsLeaseExpired")]
