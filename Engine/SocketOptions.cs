@@ -367,6 +367,31 @@ public sealed class SocketOptions
     internal static int ToMilliseconds(TimeSpan value) =>
         value == Timeout.InfiniteTimeSpan ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Max(0, value.TotalMilliseconds));
 
+    /// <summary>
+    /// Checked at Bind/Connect: the security options must describe one role completely, so that a
+    /// missing key fails at once with a clear message instead of at every handshake.
+    /// </summary>
+    internal void ValidateSecurity()
+    {
+        bool curveClient = CurveServerKey is not null;
+        bool plainClient = PlainUsername is not null;
+        int roles = (CurveServer ? 1 : 0) + (curveClient ? 1 : 0) + (PlainServer ? 1 : 0) + (plainClient ? 1 : 0);
+        if (roles > 1)
+        {
+            throw new InvalidOperationException("Choose one security role: CurveServer, CurveServerKey (CURVE client), PlainServer or PlainUsername (PLAIN client).");
+        }
+
+        if ((CurveServer || curveClient) && CurveSecretKey is null)
+        {
+            throw new InvalidOperationException("CURVE needs CurveSecretKey (and CurvePublicKey, derived from it when missing); use CurveKeyPair.Generate().");
+        }
+
+        if ((CurveServer || curveClient) && CurvePublicKey is not null && !CurveKeyPair.FromSecretKey(CurveSecretKey!).PublicKey.AsSpan().SequenceEqual(CurvePublicKey))
+        {
+            throw new InvalidOperationException("CurvePublicKey is not the public key of CurveSecretKey.");
+        }
+    }
+
     private static byte[]? CurveKey(byte[]? value, string name) => value switch
     {
         null => null,

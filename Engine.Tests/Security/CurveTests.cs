@@ -152,6 +152,26 @@ public sealed class CurveTests
     }
 
     [Test]
+    public void IncompleteOrContradictorySecurityOptionsFailAtConnect()
+    {
+        SocketOptions noSecret = Client();
+        noSecret.CurveSecretKey = null;
+        noSecret.CurvePublicKey = null;
+        using var push = new PushSocket(noSecret);
+        Assert.That(() => push.Connect("tcp://127.0.0.1:1"), Throws.InvalidOperationException.With.Message.Contains("CurveSecretKey"));
+
+        SocketOptions mismatched = Client();
+        mismatched.CurvePublicKey = ServerKeys.PublicKey;
+        using var other = new PushSocket(mismatched);
+        Assert.That(() => other.Connect("tcp://127.0.0.1:1"), Throws.InvalidOperationException.With.Message.Contains("not the public key"));
+
+        SocketOptions both = Server();
+        both.PlainUsername = "alice";
+        using var pull = new PullSocket(both);
+        Assert.That(() => pull.Bind(InteropSettings.OurBindAddress), Throws.InvalidOperationException.With.Message.Contains("one security role"));
+    }
+
+    [Test]
     public void OurClientTalksToALibZmqCurveServerBothWays()
     {
         using var context = new ZmqContext();

@@ -23,7 +23,10 @@ internal sealed class CurveFilter
     private readonly PipeReader _wireIn;
     private readonly PipeWriter _wireOut;
     private readonly Pipe _plainIn = new(new PipeOptions(pool: Buffers.SlabMemoryPool.Instance, minimumSegmentSize: StreamConnection.SegmentSize, useSynchronizationContext: false));
-    private readonly Pipe _plainOut = new(new PipeOptions(minimumSegmentSize: StreamConnection.SegmentSize, useSynchronizationContext: false));
+    // Thresholds of one byte: the session's FlushAsync completes only once the pump has boxed
+    // everything and flushed it to the socket (it advances after the wire flush), so "flushed"
+    // means on the wire as without CURVE, and Linger and the sent counters keep their meaning.
+    private readonly Pipe _plainOut = new(new PipeOptions(minimumSegmentSize: StreamConnection.SegmentSize, pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false));
     private readonly long _maxFrame;
     private readonly Action<ShutdownReason, string> _abort;
 
@@ -181,8 +184,9 @@ internal sealed class CurveFilter
                     frames++;
                 }
 
+                bool wireClosed = frames > 0 && (await _wireOut.FlushAsync().ConfigureAwait(false)) is { IsCompleted: true } or { IsCanceled: true };
                 plain.AdvanceTo(buffer.Start, buffer.End);
-                if (frames > 0 && (await _wireOut.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                if (wireClosed)
                 {
                     break;
                 }
