@@ -127,7 +127,7 @@ switch -CaseSensitive ($Verb) {
     'bench' {
         Confirm-Libzmq
         Invoke-Build
-        Invoke-Native dotnet (@('Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll') + $Rest)
+        Invoke-Native dotnet (@('Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll', 'bench') + $Rest)
     }
     'pack' {
         Invoke-Build

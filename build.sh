@@ -98,7 +98,7 @@ case "$verb" in
   bench)
     ensure_libzmq
     build
-    dotnet Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll "$@"
+    dotnet Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll bench "$@"
     ;;
   pack)
     build

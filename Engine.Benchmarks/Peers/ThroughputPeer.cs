@@ -1,55 +1,56 @@
 using System.Diagnostics;
-using Engine.Sockets;
+using Engine.Benchmarks.Implementations;
 
 namespace Engine.Benchmarks.Peers;
 
-/// <summary>libzmq's local_thr/remote_thr pair: the receiver binds, the sender connects and sends as fast as it can.</summary>
+/// <summary>
+/// One side of a PUSH -> PULL throughput run, any implementation on either side (libzmq's
+/// local_thr/remote_thr pair): the receiver binds, prints <c>bound=&lt;endpoint&gt;</c>, and ends with
+/// <c>msgs_per_s=... mb_per_s=... cpu_ns_per_msg=...</c>; the sender connects and sends as fast as it can.
+/// </summary>
 public static class ThroughputPeer
 {
     public static int Run(string side, PeerArguments a)
     {
-        if (a.Impl != "engine")
+        using IMessaging messaging = Messaging.Create(a.Impl);
+        switch (side)
         {
-            Console.Error.WriteLine($"impl {a.Impl} not available yet");
-            return 2;
+            case "recv":
+                Receive(messaging, a);
+                return 0;
+            case "send":
+                Send(messaging, a);
+                return 0;
+            default:
+                Console.Error.WriteLine($"thr: unknown side '{side}' (expected send or recv)");
+                return 2;
         }
-
-        return side == "recv" ? Receive(a) : Send(a);
     }
 
-    private static int Receive(PeerArguments a)
+    private static void Receive(IMessaging messaging, PeerArguments a)
     {
-        using var pull = new PullSocket(new SocketOptions { ReceiveTimeout = TimeSpan.FromSeconds(30) });
-        string bound = pull.Bind(a.Endpoint);
-        Console.WriteLine($"bound={bound}");
-        Msg first = pull.Receive();
-        first.Dispose();
+        ThroughputResult result;
+        using (IMessageSource source = messaging.BindPull(a.Endpoint, a.Size, out string bound))
+        {
+            Console.WriteLine($"bound={bound}");
+            result = Runs.Receive(source, a);
+        }
+
+        result.Print();
+    }
+
+    private static void Send(IMessaging messaging, PeerArguments a)
+    {
+        ResourceUsage usageStart = ResourceUsage.Now();
         var clock = Stopwatch.StartNew();
-        TimeSpan cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
-        for (long i = 1; i < a.Count; i++)
+        long sent;
+        using (IMessageSink sink = messaging.ConnectPush(a.Endpoint, a.Size))
         {
-            Msg frame = pull.Receive();
-            frame.Dispose();
+            sent = Runs.Send(sink, a);
         }
 
-        clock.Stop();
-        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuStart;
-        double seconds = clock.Elapsed.TotalSeconds;
-        double rate = (a.Count - 1) / seconds;
-        Console.WriteLine($"msgs_per_s={rate:0} mb_per_s={rate * a.Size / 1e6:0.0} cpu_ns_per_msg={cpu.TotalNanoseconds / (a.Count - 1):0}");
-        return 0;
-    }
-
-    private static int Send(PeerArguments a)
-    {
-        using var push = new PushSocket(new SocketOptions { Linger = TimeSpan.FromSeconds(30) });
-        push.Connect(a.Endpoint);
-        for (long i = 0; i < a.Count; i++)
-        {
-            Msg frame = Msg.Allocate(a.Size);
-            push.Send(ref frame);
-        }
-
-        return 0;
+        // Closing lingers until everything is on the wire: that work belongs to the messages too.
+        messaging.Dispose();
+        Runs.PrintSender(sent, ResourceUsage.Now() - usageStart, clock.Elapsed.TotalSeconds);
     }
 }
