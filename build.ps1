@@ -104,7 +104,7 @@ switch -CaseSensitive ($Verb) {
         Confirm-Libzmq
         Invoke-Build
         $category = if ($Rest.Count -gt 0) { $Rest[0] } else { '' }
-        $filter = if ($category) { "Category=$category" } else { 'Category!=chaos&Category!=soak&Category!=fuzz' }
+        $filter = if ($category) { "Category=$category" } else { 'Category!=chaos&Category!=soak&Category!=fuzz&Category!=allocations' }
         $results = 'artifacts/test-results'
         $trx = 'engine-tests.trx'
         Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $results $trx)

@@ -1,11 +1,10 @@
-using System.Buffers;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Engine.Buffers;
 
 /// <summary>
 /// Where every frame buffer comes from and goes back to: 64 KiB slabs for small frames and
-/// <see cref="ArrayPool{T}"/> arrays for large ones, each wrapped in a pooled <see cref="MsgBuffer"/>.
+/// <see cref="LargeFramePool"/> arrays for large ones, each wrapped in a pooled <see cref="MsgBuffer"/>.
 /// </summary>
 internal static class MsgPool
 {
@@ -14,11 +13,15 @@ internal static class MsgPool
 
     internal const int SlabSize = 64 * 1024;
 
+    // Sized for what is in flight, not per core: received frames are views that keep their 64 KiB
+    // slab alive while queued (HWM 1000 per pipe), and up to a couple of thousand large frames can be
+    // in pipes at once. Too small a pool turned most large messages into fresh allocations.
     private static readonly ObjectPool<MsgBuffer> s_slabs =
-        new DefaultObjectPool<MsgBuffer>(new SlabPolicy(), Environment.ProcessorCount * 32);
+        new DefaultObjectPool<MsgBuffer>(new SlabPolicy(), 1024);
 
     private static readonly ObjectPool<MsgBuffer> s_dedicated =
-        new DefaultObjectPool<MsgBuffer>(new DedicatedPolicy(), Environment.ProcessorCount * 64);
+        new DefaultObjectPool<MsgBuffer>(new DedicatedPolicy(), 4096);
+
 
     /// <summary>A slab with one reference, held by the allocator that carves frames from it.</summary>
     internal static MsgBuffer RentSlab()
@@ -32,7 +35,7 @@ internal static class MsgPool
     internal static MsgBuffer RentDedicated(int size)
     {
         MsgBuffer buffer = s_dedicated.Get();
-        buffer.Array = ArrayPool<byte>.Shared.Rent(size);
+        buffer.Array = LargeFramePool.Rent(size);
         buffer.Reset(1);
         return buffer;
     }
@@ -45,7 +48,7 @@ internal static class MsgPool
             return;
         }
 
-        ArrayPool<byte>.Shared.Return(buffer.Array);
+        LargeFramePool.Return(buffer.Array);
         buffer.Array = System.Array.Empty<byte>();
         s_dedicated.Return(buffer);
     }

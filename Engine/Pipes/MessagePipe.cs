@@ -41,7 +41,7 @@ internal sealed class MessagePipe
 
     // shared: written by the reader, read by the writer
     [FieldOffset(192)] private long _messagesRead;
-    [FieldOffset(200)] private Chunk? _spare;
+    [FieldOffset(200)] private Chunk?[] _spares;
 
     // reader-only
     [FieldOffset(256)] private Chunk _readChunk;
@@ -62,6 +62,10 @@ internal sealed class MessagePipe
         Debug.Assert(hwm >= 0);
         _hwm = hwm;
         _writeChunk = _readChunk = new Chunk();
+        // Enough spare chunks for the bursts a pipe sees (a send loop takes up to 1024 frames at
+        // once, a receive loop writes a whole read): with one spare, bursts threw chunks away and
+        // nearly every chunk was new.
+        _spares = new Chunk?[Math.Clamp((hwm == 0 ? 1024 : hwm) / ChunkSize + 2, 2, 16)];
         // Publish read progress often enough that a writer at the HWM resumes long before the pipe
         // is empty (hysteresis like libzmq's LWM), yet rarely enough to keep the shared line quiet.
         _commitBatch = hwm == 0 ? 256 : Math.Clamp(hwm / 8, 1, 256);
@@ -123,7 +127,17 @@ internal sealed class MessagePipe
 
     private void AdvanceWriteChunk()
     {
-        Chunk next = Interlocked.Exchange(ref _spare, null) ?? new Chunk();
+        Chunk? next = null;
+        Chunk?[] spares = _spares;
+        for (int i = 0; i < spares.Length && next is null; i++)
+        {
+            if (Volatile.Read(ref spares[i]) is not null)
+            {
+                next = Interlocked.Exchange(ref spares[i], null);
+            }
+        }
+
+        next ??= new Chunk();
         next.Next = null;
         _writeChunk.Next = next;
         _writeChunk = next;
@@ -194,7 +208,14 @@ internal sealed class MessagePipe
         Chunk finished = _readChunk;
         _readChunk = finished.Next!;
         finished.Next = null;
-        Volatile.Write(ref _spare, finished);
+        Chunk?[] spares = _spares;
+        for (int i = 0; i < spares.Length; i++)
+        {
+            if (Volatile.Read(ref spares[i]) is null && Interlocked.CompareExchange(ref spares[i], finished, null) is null)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>Reader: publishes how many messages were taken and wakes a writer waiting for room.</summary>

@@ -38,8 +38,20 @@ internal sealed class Waiter : IValueTaskSource
     /// </param>
     internal Waiter(bool inlineContinuations = false)
     {
-        _core = new ManualResetValueTaskSourceCore<bool> { RunContinuationsAsynchronously = !inlineContinuations };
+        _inlineAllowed = inlineContinuations;
+        _core = new ManualResetValueTaskSourceCore<bool> { RunContinuationsAsynchronously = true };
     }
+
+    /// <summary>
+    /// A loop that went idle less than this long ago is woken on another thread: it is in a busy
+    /// stream, and letting messages pile up while it wakes makes batches (one system call for
+    /// many). A loop idle for longer is run inline by the waker: the latency case, one message
+    /// and no hand-off. Without this split, inline wake-ups cost one system call per message.
+    /// </summary>
+    private static readonly long s_inlineAfterIdleTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 µs
+
+    private readonly bool _inlineAllowed;
+    private long _parkedAtTicks;
 
     private enum WaitMode : byte
     {
@@ -78,6 +90,8 @@ internal sealed class Waiter : IValueTaskSource
                 case WaitMode.Async:
                     _mode = WaitMode.None;
                     completeAsync = true;
+                    _core.RunContinuationsAsynchronously = !_inlineAllowed
+                        || System.Diagnostics.Stopwatch.GetTimestamp() - _parkedAtTicks < s_inlineAfterIdleTicks;
                     break;
                 default:
                     _signaled = true;
@@ -142,6 +156,10 @@ internal sealed class Waiter : IValueTaskSource
 
             _core.Reset();
             _mode = WaitMode.Async;
+            if (_inlineAllowed)
+            {
+                _parkedAtTicks = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
         }
 
         if (cancellationToken.CanBeCanceled)

@@ -30,7 +30,9 @@ internal sealed class StreamConnection : IAsyncDisposable
         _stream = new NetworkStream(socket, ownsSocket: false);
         // Segments come from our frame pool so that received frames can share them (zero-copy).
         Input = _wireInput = PipeReader.Create(_stream, new StreamPipeReaderOptions(pool: Buffers.SlabMemoryPool.Instance, bufferSize: SegmentSize, minimumReadSize: 4096, leaveOpen: true));
-        Output = _wireOutput = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: SegmentSize, leaveOpen: true));
+        // Write segments from the same pool: ArrayPool.Shared caches per thread, and send loops hop
+        // between pool threads, so large messages kept missing its caches and allocating.
+        Output = _wireOutput = PipeWriter.Create(_stream, new StreamPipeWriterOptions(pool: Buffers.SlabMemoryPool.Instance, minimumBufferSize: SegmentSize, leaveOpen: true));
     }
 
     private readonly PipeReader _wireInput;
