@@ -33,6 +33,11 @@ public sealed class SocketOptions
     private TimeSpan _heartbeatTtl = TimeSpan.Zero;
     private byte[]? _helloMessage;
     private byte[]? _disconnectMessage;
+    private string? _plainUsername;
+    private byte[]? _curvePublicKey;
+    private byte[]? _curveSecretKey;
+    private byte[]? _curveServerKey;
+    private string? _plainPassword;
 
     /// <summary>
     /// Whole messages queued per peer on the sending side before the socket blocks (PUSH) or drops.
@@ -293,6 +298,65 @@ public sealed class SocketOptions
     /// </summary>
     public Engine.Directory.DirectoryClient? Directory { get; set; }
 
+    /// <summary>
+    /// PLAIN (RFC 24): act as the PLAIN server and check every client's user name and password
+    /// with <see cref="Authenticator"/>. Without an authenticator every client is refused (fail closed).
+    /// PLAIN sends the password in clear text: use it only on a trusted network. Defaults to false.
+    /// </summary>
+    public bool PlainServer { get; set; }
+
+    /// <summary>PLAIN client: the user name (0 to 255 UTF-8 bytes). Setting it (even to "") makes this socket a PLAIN client. Null (the default) leaves PLAIN off.</summary>
+    public string? PlainUsername
+    {
+        get => _plainUsername;
+        set => _plainUsername = ShortText(value, nameof(PlainUsername));
+    }
+
+    /// <summary>PLAIN client: the password (0 to 255 UTF-8 bytes). Null sends an empty password.</summary>
+    public string? PlainPassword
+    {
+        get => _plainPassword;
+        set => _plainPassword = ShortText(value, nameof(PlainPassword));
+    }
+
+    /// <summary>
+    /// PLAIN/CURVE server: decides which clients may connect (user name and password, or CURVE public
+    /// key). Null (the default): a PLAIN server refuses everyone; a CURVE server accepts any client
+    /// that knows its public key.
+    /// </summary>
+    public Authenticator? Authenticator { get; set; }
+
+    /// <summary>
+    /// CURVE (RFC 26): act as the CURVE server, with <see cref="CurveSecretKey"/> (and its
+    /// <see cref="CurvePublicKey"/>, which clients must know). <see cref="Authenticator"/>, when set,
+    /// decides which client public keys may connect. Defaults to false.
+    /// </summary>
+    public bool CurveServer { get; set; }
+
+    /// <summary>CURVE: this socket's long-term public key. 32 bytes, or its 40-character Z85 text as ASCII bytes (like libzmq).</summary>
+    public byte[]? CurvePublicKey
+    {
+        get => _curvePublicKey;
+        set => _curvePublicKey = CurveKey(value, nameof(CurvePublicKey));
+    }
+
+    /// <summary>CURVE: this socket's long-term secret key. 32 bytes, or 40 Z85 characters as ASCII bytes.</summary>
+    public byte[]? CurveSecretKey
+    {
+        get => _curveSecretKey;
+        set => _curveSecretKey = CurveKey(value, nameof(CurveSecretKey));
+    }
+
+    /// <summary>
+    /// CURVE client: the server's public key. Setting it makes this socket a CURVE client (it then
+    /// also needs <see cref="CurvePublicKey"/> and <see cref="CurveSecretKey"/>). 32 bytes, or 40 Z85 characters as ASCII bytes.
+    /// </summary>
+    public byte[]? CurveServerKey
+    {
+        get => _curveServerKey;
+        set => _curveServerKey = CurveKey(value, nameof(CurveServerKey));
+    }
+
     /// <summary>Where connection-level events and errors are logged. Defaults to a logger that discards.</summary>
     public ILogger Logger
     {
@@ -302,6 +366,44 @@ public sealed class SocketOptions
 
     internal static int ToMilliseconds(TimeSpan value) =>
         value == Timeout.InfiniteTimeSpan ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Max(0, value.TotalMilliseconds));
+
+    /// <summary>
+    /// Checked at Bind/Connect: the security options must describe one role completely, so that a
+    /// missing key fails at once with a clear message instead of at every handshake.
+    /// </summary>
+    internal void ValidateSecurity()
+    {
+        bool curveClient = CurveServerKey is not null;
+        bool plainClient = PlainUsername is not null;
+        int roles = (CurveServer ? 1 : 0) + (curveClient ? 1 : 0) + (PlainServer ? 1 : 0) + (plainClient ? 1 : 0);
+        if (roles > 1)
+        {
+            throw new InvalidOperationException("Choose one security role: CurveServer, CurveServerKey (CURVE client), PlainServer or PlainUsername (PLAIN client).");
+        }
+
+        if ((CurveServer || curveClient) && CurveSecretKey is null)
+        {
+            throw new InvalidOperationException("CURVE needs CurveSecretKey (and CurvePublicKey, derived from it when missing); use CurveKeyPair.Generate().");
+        }
+
+        if ((CurveServer || curveClient) && CurvePublicKey is not null && !CurveKeyPair.FromSecretKey(CurveSecretKey!).PublicKey.AsSpan().SequenceEqual(CurvePublicKey))
+        {
+            throw new InvalidOperationException("CurvePublicKey is not the public key of CurveSecretKey.");
+        }
+    }
+
+    private static byte[]? CurveKey(byte[]? value, string name) => value switch
+    {
+        null => null,
+        { Length: 32 } => value.ToArray(),
+        { Length: 40 } => CurveKeyPair.ParseKey(System.Text.Encoding.ASCII.GetString(value), name),
+        _ => throw new ArgumentException($"{name} must be 32 bytes or 40 Z85 characters (got {value.Length} bytes).", name),
+    };
+
+    private static string? ShortText(string? value, string name) =>
+        value is null || System.Text.Encoding.UTF8.GetByteCount(value) <= 255
+            ? value
+            : throw new ArgumentOutOfRangeException(name, $"{name} must be at most 255 bytes in UTF-8 (got {System.Text.Encoding.UTF8.GetByteCount(value)}).");
 
     private static int NonNegative(int value, string name) =>
         value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, $"{name} must be 0 or more.");

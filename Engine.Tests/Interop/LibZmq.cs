@@ -39,6 +39,14 @@ internal static unsafe class LibZmq
     internal const int ZMQ_RCVTIMEO = 27;
     internal const int ZMQ_SNDTIMEO = 28;
     internal const int ZMQ_LAST_ENDPOINT = 32;
+    internal const int ZMQ_PLAIN_SERVER = 44;
+    internal const int ZMQ_PLAIN_USERNAME = 45;
+    internal const int ZMQ_PLAIN_PASSWORD = 46;
+    internal const int ZMQ_CURVE_SERVER = 47;
+    internal const int ZMQ_CURVE_PUBLICKEY = 48;
+    internal const int ZMQ_CURVE_SECRETKEY = 49;
+    internal const int ZMQ_CURVE_SERVERKEY = 50;
+    internal const int ZMQ_MECHANISM = 43;
     internal const int ZMQ_ROUTER_MANDATORY = 33;
     internal const int ZMQ_XPUB_VERBOSE = 40;
 
@@ -85,6 +93,7 @@ internal static unsafe class LibZmq
 
     [DllImport(Library)] internal static extern int zmq_errno();
     [DllImport(Library)] internal static extern IntPtr zmq_strerror(int errnum);
+    [DllImport(Library)] internal static extern int zmq_curve_keypair(byte* z85PublicKey, byte* z85SecretKey);
     [DllImport(Library)] internal static extern void zmq_version(out int major, out int minor, out int patch);
 
     /// <summary>The loaded library's version, e.g. 4.3.4 (also proves the library can be loaded).</summary>
@@ -210,7 +219,7 @@ internal sealed unsafe class ZmqSocket : IDisposable
         }
     }
 
-    /// <summary>Sets a binary option (ZMQ_SUBSCRIBE, ZMQ_UNSUBSCRIBE, ZMQ_ROUTING_ID...).</summary>
+    /// <summary>Sets a binary option (ZMQ_SUBSCRIBE, ZMQ_ROUTING_ID, ZMQ_CURVE_*KEY as 32 raw bytes, ZMQ_PLAIN_*...).</summary>
     internal void SetOption(int option, ReadOnlySpan<byte> value)
     {
         fixed (byte* bytes = value)
@@ -222,6 +231,8 @@ internal sealed unsafe class ZmqSocket : IDisposable
         }
     }
 
+    /// <summary>Sets a text option as its UTF-8 bytes, without a terminator (libzmq takes the length given).</summary>
+    internal void SetOption(int option, string value) => SetOption(option, System.Text.Encoding.UTF8.GetBytes(value));
     /// <summary>Sets ZMQ_RCVTIMEO: how long the next receives may wait.</summary>
     internal void SetReceiveTimeout(TimeSpan timeout) => SetOption(LibZmq.ZMQ_RCVTIMEO, (int)timeout.TotalMilliseconds);
 

@@ -20,4 +20,5 @@ internal enum ShutdownReason
     HandshakeTimeout = 301,
     PeerSentError = 302,
     IncompatiblePeer = 303,
+    AuthenticationFailed = 304,
 }

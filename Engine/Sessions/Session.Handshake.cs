@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Engine.Lifetime;
 using Engine.Wire;
+using Engine.Wire.Mechanisms;
 
 namespace Engine.Sessions;
 
@@ -15,8 +16,6 @@ internal sealed partial class Session
 {
     /// <summary>READY and ERROR bodies larger than this are refused before they are buffered.</summary>
     internal const int MaxHandshakeCommandSize = 64 * 1024;
-
-    private const string NullMechanism = "NULL";
 
     // Set once both greetings are exchanged: only after that may a refusal be said with ERROR.
     private bool _greetingExchanged;
@@ -43,6 +42,7 @@ internal sealed partial class Session
             {
                 ProtocolError.PeerSentError => ShutdownReason.PeerSentError,
                 ProtocolError.IncompatibleSocketType => ShutdownReason.IncompatiblePeer,
+                ProtocolError.AuthenticationFailed => ShutdownReason.AuthenticationFailed,
                 _ => ShutdownReason.ProtocolViolation,
             };
             if (violation.Error != ProtocolError.PeerSentError)
@@ -88,15 +88,19 @@ internal sealed partial class Session
     }
 
     /// <summary>
-    /// Greeting out, greeting in, READY out, READY (or ERROR) in. We send our whole greeting first and
-    /// never wait for the peer's 64 bytes before sending it (libzmq sends its greeting in steps).
+    /// Greeting out, greeting in, then the mechanism's commands (NULL: READY out, READY in; PLAIN and
+    /// CURVE: HELLO, WELCOME, INITIATE, READY) until it hands back the peer's metadata. We send our
+    /// whole greeting first and never wait for the peer's 64 bytes before sending it (libzmq sends
+    /// its greeting in steps).
     /// </summary>
     private async Task<HandshakeResult> HandshakeAsync(CancellationToken cancellationToken)
     {
         PipeWriter output = _connection.Output;
         PipeReader input = _connection.Input;
+        SocketType localType = _owner.Type;
+        IMechanism mechanism = CreateMechanism(_owner.Options, OwnMetadata(localType), _connection.RemoteAddress);
 
-        Greeting.Write(output.GetSpan(Greeting.Size), NullMechanism, asServer: false);
+        Greeting.Write(output.GetSpan(Greeting.Size), mechanism.Name, mechanism.AsServer);
         output.Advance(Greeting.Size);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
@@ -117,15 +121,102 @@ internal sealed partial class Session
             input.AdvanceTo(buffer.Start, buffer.End);
         }
 
-        if (greeting.Mechanism != NullMechanism)
+        CheckMechanism(greeting, mechanism);
+        mechanism.Start(output);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        Metadata? peerMetadata = null;
+        while (peerMetadata is null)
         {
-            bool known = greeting.Mechanism is "PLAIN" or "CURVE" or "GSSAPI";
-            throw new ProtocolViolationException(
-                known ? ProtocolError.MechanismMismatch : ProtocolError.UnknownMechanism,
-                $"peer wants {greeting.Mechanism}, we use {NullMechanism}");
+            byte[] command;
+            while (true)
+            {
+                ReadResult read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                ThrowIfClosed(read);
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                if (TryReadHandshakeCommand(ref buffer, out command))
+                {
+                    input.AdvanceTo(buffer.Start);
+                    break;
+                }
+
+                ThrowIfEnded(read, mechanism is NullMechanism ? "READY" : "handshake command");
+                input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            }
+
+            Commands.TryParse(command, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> data);
+            if (name.SequenceEqual(Commands.Error))
+            {
+                throw new ProtocolViolationException(ProtocolError.PeerSentError, Commands.ParseErrorReason(data));
+            }
+
+            peerMetadata = mechanism.Process(name, data, output);
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        SocketType localType = _owner.Type;
+        HandshakeResult result = AcceptPeer(peerMetadata, greeting, localType);
+        if (mechanism is IEncryptingMechanism curve)
+        {
+            _connection.Encrypt(curve.CreateCodec(), _owner.Options.MaxBufferedBytes);
+        }
+
+        return result;
+    }
+
+    /// <summary>The mechanism the options ask for: CURVE, then PLAIN, else NULL (like libzmq, the last security option set on a libzmq socket wins; here one kind is configured at a time).</summary>
+    private static IMechanism CreateMechanism(SocketOptions options, Metadata ours, string peerAddress)
+    {
+        if (options.CurveServer)
+        {
+            return new CurveServer(ours, options.CurvePublicKey ?? DerivedPublic(options.CurveSecretKey), RequireKey(options.CurveSecretKey, "CurveSecretKey"), options.Authenticator, peerAddress);
+        }
+
+        if (options.CurveServerKey is not null)
+        {
+            byte[] secret = RequireKey(options.CurveSecretKey, "CurveSecretKey");
+            return new CurveClient(ours, options.CurvePublicKey ?? DerivedPublic(secret), secret, options.CurveServerKey);
+        }
+
+        if (options.PlainServer)
+        {
+            return new PlainServer(ours, options.Authenticator, peerAddress);
+        }
+
+        if (options.PlainUsername is not null)
+        {
+            return new PlainClient(ours, options.PlainUsername, options.PlainPassword ?? string.Empty);
+        }
+
+        return new NullMechanism(ours);
+    }
+
+    private static byte[] RequireKey(byte[]? key, string name) =>
+        key ?? throw new ProtocolViolationException(ProtocolError.AuthenticationFailed, $"CURVE needs {name}, which is not set");
+
+    private static byte[] DerivedPublic(byte[]? secretKey) => CurveKeyPair.FromSecretKey(RequireKey(secretKey, "CurveSecretKey")).PublicKey;
+
+    /// <summary>Both sides must name the same mechanism, and for PLAIN/CURVE at most one of them may claim the server role.</summary>
+    private static void CheckMechanism(Greeting greeting, IMechanism mechanism)
+    {
+        if (greeting.Mechanism != mechanism.Name)
+        {
+            bool known = greeting.Mechanism is NullMechanism.MechanismName or PlainClient.MechanismName or CurveClient.MechanismName or "GSSAPI";
+            throw new ProtocolViolationException(
+                known ? ProtocolError.MechanismMismatch : ProtocolError.UnknownMechanism,
+                $"peer wants {greeting.Mechanism}, we use {mechanism.Name}");
+        }
+
+        // libzmq 4.3 always sends as-server 0 (its roles come from its options), so a 0 from the
+        // peer proves nothing; only two sides both claiming the server role are refused here. Two
+        // clients find out at the first command (a HELLO where WELCOME was expected).
+        if (mechanism.Name != NullMechanism.MechanismName && greeting.AsServer && mechanism.AsServer)
+        {
+            throw new ProtocolViolationException(ProtocolError.MechanismMismatch, $"both peers are {mechanism.Name} servers");
+        }
+    }
+
+    private Metadata OwnMetadata(SocketType localType)
+    {
         var metadata = new Metadata();
         metadata.Add(Metadata.SocketTypeName, System.Text.Encoding.ASCII.GetBytes(SocketTypes.WireName(localType)));
         if (SocketTypes.SendsIdentity(localType))
@@ -134,68 +225,33 @@ internal sealed partial class Session
         }
 
         metadata.Add(Metadata.DrainName, "1"u8);
-
-        output.Write(Commands.BuildReady(metadata));
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-
-        byte[] command;
-        while (true)
-        {
-            ReadResult read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            ThrowIfClosed(read);
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            if (TryReadHandshakeCommand(ref buffer, out command))
-            {
-                input.AdvanceTo(buffer.Start);
-                break;
-            }
-
-            ThrowIfEnded(read, "READY");
-            input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-        }
-
-        return AcceptReady(command, greeting, localType);
+        return metadata;
     }
 
-    private static HandshakeResult AcceptReady(byte[] command, Greeting greeting, SocketType localType)
+    private static HandshakeResult AcceptPeer(Metadata metadata, Greeting greeting, SocketType localType)
     {
-        Commands.TryParse(command, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> data);
-        if (name.SequenceEqual(Commands.Error))
-        {
-            throw new ProtocolViolationException(ProtocolError.PeerSentError, Commands.ParseErrorReason(data));
-        }
-
         ProtocolError error = ProtocolError.None;
         string? detail = null;
-        Metadata? metadata = null;
         SocketType peerType = default;
-        if (!name.SequenceEqual(Commands.Ready))
+        if (metadata.SocketType is null)
         {
-            error = ProtocolError.UnexpectedCommand;
-            detail = $"expected READY, got {ProtocolErrors.Printable(name)}";
+            error = ProtocolError.MissingSocketType;
         }
-        else if ((error = Metadata.TryParse(data, out metadata, out detail)) == ProtocolError.None)
+        else if (metadata.Identity is { Length: > 255 } or [0, ..])
         {
-            if (metadata.SocketType is null)
-            {
-                error = ProtocolError.MissingSocketType;
-            }
-            else if (metadata.Identity is { Length: > 255 } or [0, ..])
-            {
-                // A leading zero is reserved for ids a ROUTER generates: a peer announcing one could take another's place.
-                error = ProtocolError.MalformedMetadata;
-                detail = $"Identity of {metadata.Identity.Length} bytes (1 to 255, not starting with a zero byte)";
-            }
-            else if (!SocketTypes.TryParse(metadata.SocketType, out peerType))
-            {
-                error = ProtocolError.IncompatibleSocketType;
-                detail = $"unknown socket type '{ProtocolErrors.Printable(metadata.Properties[Metadata.SocketTypeName])}'";
-            }
-            else if (!SocketTypes.AreCompatible(localType, peerType))
-            {
-                error = ProtocolError.IncompatibleSocketType;
-                detail = $"{SocketTypes.WireName(localType)} cannot talk to {SocketTypes.WireName(peerType)}";
-            }
+            // A leading zero is reserved for ids a ROUTER generates: a peer announcing one could take another's place.
+            error = ProtocolError.MalformedMetadata;
+            detail = $"Identity of {metadata.Identity.Length} bytes (1 to 255, not starting with a zero byte)";
+        }
+        else if (!SocketTypes.TryParse(metadata.SocketType, out peerType))
+        {
+            error = ProtocolError.IncompatibleSocketType;
+            detail = $"unknown socket type '{ProtocolErrors.Printable(metadata.Properties[Metadata.SocketTypeName])}'";
+        }
+        else if (!SocketTypes.AreCompatible(localType, peerType))
+        {
+            error = ProtocolError.IncompatibleSocketType;
+            detail = $"{SocketTypes.WireName(localType)} cannot talk to {SocketTypes.WireName(peerType)}";
         }
 
         if (error != ProtocolError.None)
@@ -204,7 +260,7 @@ internal sealed partial class Session
             throw new ProtocolViolationException(error, detail);
         }
 
-        byte[]? identity = metadata!.Identity;
+        byte[]? identity = metadata.Identity;
         bool drains = metadata.Properties.TryGetValue(Metadata.DrainName, out byte[]? drain) && drain.AsSpan().SequenceEqual("1"u8);
         return new HandshakeResult(true, null, peerType, identity is { Length: > 0 } ? identity : null, greeting.IsAtLeast31, drains);
     }
@@ -242,7 +298,7 @@ internal sealed partial class Session
         OperationStatus status = FrameCodec.TryReadHeader(ref reader, out FrameFlags flags, out long size, out ProtocolError error);
         if (status == OperationStatus.InvalidData)
         {
-            throw new ProtocolViolationException(error, $"flags 0x{(byte)flags:X2} where READY was expected");
+            throw new ProtocolViolationException(error, $"flags 0x{(byte)flags:X2} where a handshake command was expected");
         }
 
         if (status == OperationStatus.NeedMoreData)
@@ -252,7 +308,7 @@ internal sealed partial class Session
 
         if ((flags & FrameFlags.Command) == 0)
         {
-            throw new ProtocolViolationException(ProtocolError.MessageBeforeReady, $"a {size}-byte message frame where READY was expected");
+            throw new ProtocolViolationException(ProtocolError.MessageBeforeReady, $"a {size}-byte message frame where a handshake command was expected");
         }
 
         if (size > MaxHandshakeCommandSize || size == 0)
@@ -267,6 +323,7 @@ internal sealed partial class Session
         }
 
         body = reader.UnreadSequence.Slice(0, size).ToArray();
+        body = RepairLibZmqError(body);
         if (!Commands.TryParse(body, out _, out _))
         {
             throw new ProtocolViolationException(ProtocolError.MalformedCommand, $"command name of {body[0]} bytes in a {size}-byte command");
@@ -275,6 +332,27 @@ internal sealed partial class Session
         reader.Advance(size);
         buffer = buffer.Slice(reader.Position);
         return true;
+    }
+
+    /// <summary>
+    /// libzmq 4.3 writes its ERROR command name as the C literal "\x05ERROR", which C reads as the
+    /// byte 0x5E followed by "RROR": a body of 0x5E 'R' 'R' 'O' 'R' reason-size reason, one byte
+    /// short. Seen whenever a libzmq PLAIN/CURVE server refuses a client. We read it as the ERROR it
+    /// means, so the reason reaches the monitor instead of "malformed command".
+    /// </summary>
+    private static byte[] RepairLibZmqError(byte[] body)
+    {
+        ReadOnlySpan<byte> libzmqError = [0x5E, (byte)'R', (byte)'R', (byte)'O', (byte)'R'];
+        if (!body.AsSpan().StartsWith(libzmqError))
+        {
+            return body;
+        }
+
+        var repaired = new byte[body.Length + 1];
+        repaired[0] = (byte)Commands.Error.Length;
+        Commands.Error.CopyTo(repaired.AsSpan(1));
+        body.AsSpan(libzmqError.Length).CopyTo(repaired.AsSpan(1 + Commands.Error.Length));
+        return repaired;
     }
 
     private static void ThrowIfClosed(ReadResult read)

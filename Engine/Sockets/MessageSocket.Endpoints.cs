@@ -18,9 +18,11 @@ public abstract partial class MessageSocket
     /// </summary>
     /// <exception cref="ArgumentException">The endpoint is malformed.</exception>
     /// <exception cref="SocketException">The address is in use or cannot be bound.</exception>
+    /// <exception cref="InvalidOperationException">The security options are incomplete or contradictory.</exception>
     public string Bind(string endpoint)
     {
         ThrowIfDisposed();
+        Options.ValidateSecurity();
         Endpoint parsed = Endpoint.Parse(endpoint);
         RefuseDirectoryBind(parsed);
         if (parsed.Transport == TransportKind.Inproc)
@@ -74,6 +76,7 @@ public abstract partial class MessageSocket
     public void Connect(string endpoint)
     {
         ThrowIfDisposed();
+        Options.ValidateSecurity();
         Endpoint parsed = Endpoint.Parse(endpoint);
         if (parsed.Transport == TransportKind.Directory)
         {

@@ -29,15 +29,34 @@ internal sealed class StreamConnection : IAsyncDisposable
         RemoteAddress = remoteAddress;
         _stream = new NetworkStream(socket, ownsSocket: false);
         // Segments come from our frame pool so that received frames can share them (zero-copy).
-        Input = PipeReader.Create(_stream, new StreamPipeReaderOptions(pool: Buffers.SlabMemoryPool.Instance, bufferSize: SegmentSize, minimumReadSize: 4096, leaveOpen: true));
+        Input = _wireInput = PipeReader.Create(_stream, new StreamPipeReaderOptions(pool: Buffers.SlabMemoryPool.Instance, bufferSize: SegmentSize, minimumReadSize: 4096, leaveOpen: true));
         // Write segments from the same pool: ArrayPool.Shared caches per thread, and send loops hop
         // between pool threads, so large messages kept missing its caches and allocating.
-        Output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(pool: Buffers.SlabMemoryPool.Instance, minimumBufferSize: SegmentSize, leaveOpen: true));
+        Output = _wireOutput = PipeWriter.Create(_stream, new StreamPipeWriterOptions(pool: Buffers.SlabMemoryPool.Instance, minimumBufferSize: SegmentSize, leaveOpen: true));
     }
 
-    internal PipeReader Input { get; }
+    private readonly PipeReader _wireInput;
+    private readonly PipeWriter _wireOutput;
+    private Task _filtering = Task.CompletedTask;
 
-    internal PipeWriter Output { get; }
+    /// <summary>What the session reads: the socket's bytes, or after <see cref="Encrypt"/> the opened frames.</summary>
+    internal PipeReader Input { get; private set; }
+
+    /// <summary>What the session writes: to the socket, or after <see cref="Encrypt"/> frames to be boxed.</summary>
+    internal PipeWriter Output { get; private set; }
+
+    /// <summary>
+    /// From now on every frame is boxed and unboxed by CURVE (<see cref="CurveFilter"/>). Called by
+    /// the handshake once, before the session's loops start; bytes already buffered after READY
+    /// are the first boxes.
+    /// </summary>
+    internal void Encrypt(Engine.Wire.Mechanisms.CurveCodec codec, long maxFrame)
+    {
+        var filter = new CurveFilter(codec, _wireInput, _wireOutput, maxFrame, (reason, detail) => Abort(reason, detail));
+        Input = filter.Input;
+        Output = filter.Output;
+        _filtering = filter.RunAsync();
+    }
 
     internal string RemoteAddress { get; }
 
@@ -79,20 +98,11 @@ internal sealed class StreamConnection : IAsyncDisposable
         // The session may have ended on its own (peer closed) and completed the pipes between our
         // CompareExchange and here: a completed pipe has no pending read or flush left to cancel,
         // and cancelling it throws ObjectDisposedException (its token source is disposed).
-        try
+        CancelPending(Input, Output);
+        if (!ReferenceEquals(Input, _wireInput))
         {
-            Input.CancelPendingRead();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
-        try
-        {
-            Output.CancelPendingFlush();
-        }
-        catch (ObjectDisposedException)
-        {
+            // Encrypted: the filter's pumps wait on the wire ends, the session on the plain ones.
+            CancelPending(_wireInput, _wireOutput);
         }
 
         try
@@ -110,9 +120,38 @@ internal sealed class StreamConnection : IAsyncDisposable
         return true;
     }
 
+    private static void CancelPending(PipeReader input, PipeWriter output)
+    {
+        try
+        {
+            input.CancelPendingRead();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        try
+        {
+            output.CancelPendingFlush();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Abort(ShutdownReason.SocketClosed);
+        if (!ReferenceEquals(Input, _wireInput))
+        {
+            // The pumps end on the cancellation above; the wire ends are theirs until then.
+            await Input.CompleteAsync().ConfigureAwait(false);
+            await Output.CompleteAsync().ConfigureAwait(false);
+            await _filtering.ConfigureAwait(false);
+            Input = _wireInput;
+            Output = _wireOutput;
+        }
+
         await Input.CompleteAsync().ConfigureAwait(false);
         try
         {

@@ -73,6 +73,18 @@ internal static class Commands
         return frame;
     }
 
+    /// <summary>A whole command frame (header included) with any name and data: the handshake commands of PLAIN and CURVE.</summary>
+    internal static byte[] Build(ReadOnlySpan<byte> name, ReadOnlySpan<byte> data)
+    {
+        int bodySize = 1 + name.Length + data.Length;
+        var frame = new byte[FrameCodec.HeaderSize(bodySize) + bodySize];
+        int position = FrameCodec.WriteHeader(frame, more: false, command: true, bodySize);
+        frame[position++] = (byte)name.Length;
+        name.CopyTo(frame.AsSpan(position));
+        data.CopyTo(frame.AsSpan(position + name.Length));
+        return frame;
+    }
+
     /// <summary>A whole ERROR frame (header included); the reason is cut to 255 printable bytes.</summary>
     /// <remarks>Reasons may quote what a peer sent: anything outside printable ASCII becomes '?'.</remarks>
     internal static byte[] BuildError(string reason)

@@ -61,6 +61,14 @@ internal sealed class Metadata
         return position;
     }
 
+    /// <summary>The encoded property list on its own (INITIATE and CURVE's boxes carry it).</summary>
+    internal byte[] ToArray()
+    {
+        var bytes = new byte[EncodedSize];
+        Write(bytes);
+        return bytes;
+    }
+
     internal static ProtocolError TryParse(ReadOnlySpan<byte> data, out Metadata metadata) => TryParse(data, out metadata, out _);
 
     /// <summary>Parses a property list; on failure <paramref name="problem"/> says what is wrong, for the reason we give the peer.</summary>

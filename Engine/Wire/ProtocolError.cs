@@ -20,6 +20,7 @@ internal enum ProtocolError
     MessageBeforeReady,
     TooManyFrames,
     MessageTooLarge,
+    AuthenticationFailed,
 }
 
 internal static class ProtocolErrors
@@ -42,6 +43,7 @@ internal static class ProtocolErrors
         ProtocolError.MessageBeforeReady => "message frame before the handshake completed",
         ProtocolError.TooManyFrames => "message has more frames than allowed",
         ProtocolError.MessageTooLarge => "message is larger than the maximum message size",
+        ProtocolError.AuthenticationFailed => "authentication failed",
         _ => "no error",
     };
 
