@@ -134,7 +134,7 @@ switch -CaseSensitive ($Verb) {
         Invoke-Native dotnet @('pack', 'Engine/Engine.csproj', '-c', 'Release', '--no-build', '--nologo', '-o', 'artifacts/packages')
     }
     default {
-        [Console]::Error.WriteLine('usage: pwsh ./build.ps1 test [chaos|soak|fuzz] | demo [options] | bench [--quick] | pack')
+        [Console]::Error.WriteLine('usage: pwsh ./build.ps1 test [chaos|soak|fuzz|allocations] | demo [options] | bench [--quick] | pack')
         exit 2
     }
 }

@@ -66,14 +66,7 @@ internal sealed partial class Session
                     continue;
                 }
 
-                while (count < MaxBatchFrames && bytes < FlushThreshold && TryTakeNext(peer, outbound, out Msg frame))
-                {
-                    bytes += subscriptionsAsCommands && !midMessage && !frame._more && IsSubscription(frame)
-                        ? EncodeSubscriptionCommand(output, frame)
-                        : Encode(output, ref frame);
-                    midMessage = frame._more;
-                    batch[count++] = frame;
-                }
+                bytes += EncodeBatch(output, peer, outbound, batch, ref count, ref midMessage, subscriptionsAsCommands, FlushThreshold - bytes);
 
                 if (Volatile.Read(ref _pongPending) != 0)
                 {
@@ -158,6 +151,59 @@ internal sealed partial class Session
             peer.SendIdle = false;
         }
     }
+
+    /// <summary>
+    /// Takes frames from the pipe and encodes them into the writer's current memory, asking the
+    /// writer for memory once per segment rather than once per frame (small frames are mostly
+    /// header bookkeeping otherwise). Synchronous: no await per message.
+    /// </summary>
+    /// <returns>Bytes encoded.</returns>
+    private static long EncodeBatch(
+        PipeWriter output, Peer peer, MessagePipe? outbound, Msg[] batch, ref int count, ref bool midMessage, bool subscriptionsAsCommands, long budget)
+    {
+        long bytes = 0;
+        Span<byte> window = default;
+        int used = 0;
+        while (count < MaxBatchFrames && bytes < budget && TryTakeNext(peer, outbound, out Msg frame))
+        {
+            int length = frame._length;
+            bool convert = subscriptionsAsCommands && !midMessage && !frame._more && IsSubscription(frame);
+            if (convert || length > SmallFrameBytes)
+            {
+                // Rare shapes take the general path: settle the window first.
+                output.Advance(used);
+                used = 0;
+                window = default;
+                bytes += convert ? EncodeSubscriptionCommand(output, frame) : Encode(output, ref frame);
+            }
+            else
+            {
+                int header = FrameCodec.HeaderSize(length);
+                int size = header + length;
+                if (window.Length - used < size)
+                {
+                    output.Advance(used);
+                    used = 0;
+                    window = output.GetSpan(Math.Max(size, WindowHint));
+                }
+
+                Span<byte> target = window.Slice(used, size);
+                FrameCodec.WriteHeader(target, frame._more, command: false, length);
+                frame.Span.CopyTo(target[header..]);
+                used += size;
+                bytes += size;
+            }
+
+            midMessage = frame._more;
+            batch[count++] = frame;
+        }
+
+        output.Advance(used);
+        return bytes;
+    }
+
+    private const int SmallFrameBytes = 4096;
+    private const int WindowHint = 16 * 1024;
 
     /// <summary>Writes one frame (header and body) into the writer's memory; returns the bytes written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
