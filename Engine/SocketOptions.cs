@@ -28,6 +28,7 @@ public sealed class SocketOptions
     private byte[]? _identity;
     private ILogger _logger = NullLogger.Instance;
     private byte[]? _xpubWelcomeMessage;
+    private int _maxSubscriptionBytes = 1024 * 1024;
     private TimeSpan _heartbeatInterval = TimeSpan.Zero;
     private TimeSpan _heartbeatTimeout = TimeSpan.Zero;
     private TimeSpan _heartbeatTtl = TimeSpan.Zero;
@@ -159,6 +160,18 @@ public sealed class SocketOptions
     {
         get => _maxFramesPerMessage;
         set => _maxFramesPerMessage = LimitOrUnlimited(value, nameof(MaxFramesPerMessage));
+    }
+
+    /// <summary>
+    /// PUB/XPUB: most bytes of subscription topics one subscriber may hold (the sum of its distinct
+    /// topics). A subscription beyond it closes that subscriber's connection with a reason: the
+    /// publisher's subscription tree costs memory per topic byte, so a hostile subscriber could
+    /// otherwise grow it without bound. 0 means no limit (libzmq has none). Defaults to 1 MiB.
+    /// </summary>
+    public int MaxSubscriptionBytes
+    {
+        get => _maxSubscriptionBytes;
+        set => _maxSubscriptionBytes = LimitOrUnlimited(value, nameof(MaxSubscriptionBytes));
     }
 
     /// <summary>

@@ -141,3 +141,38 @@ public class PubSubTests
         Assert.That(cancel, Is.EqualTo(new byte[] { 0 }.Concat("news"u8.ToArray()).ToArray()));
     }
 }
+
+/// <summary>A hostile subscriber cannot grow the publisher's subscription tree without bound.</summary>
+[TestFixture]
+[CancelAfter(60_000)]
+public class SubscriptionLimitTests
+{
+    [Test]
+    public void ASubscriberAskingForMoreThanMaxSubscriptionBytesIsClosedWithAReason()
+    {
+        using var pub = new PubSocket(new SocketOptions { MaxSubscriptionBytes = 1000 });
+        using var events = new Engine.Tests.Interop.MonitorRecorder(pub);
+        string endpoint = pub.Bind("tcp://127.0.0.1:0");
+        using var greedy = new XSubSocket();
+        greedy.Connect(endpoint);
+        for (int i = 0; i < 50; i++)
+        {
+            // 50 distinct 100-byte topics: 5,000 bytes against a 1,000-byte allowance.
+            byte[] subscription = new byte[101];
+            subscription[0] = 1;
+            subscription.AsSpan(1).Fill((byte)('a' + (i % 26)));
+            subscription[1] = (byte)i;
+            greedy.Send(subscription);
+        }
+
+        // The publisher applies subscriptions when it sends.
+        MonitorEvent closed = default;
+        Deadline.WaitUntil(() =>
+        {
+            pub.Send("tick"u8);
+            return events.Count(MonitorEventKind.ProtocolError) > 0;
+        }, "the greedy subscriber to be closed");
+        closed = events.WaitFor(MonitorEventKind.ProtocolError, 1);
+        Assert.That(closed.Reason, Does.Contain("MaxSubscriptionBytes"));
+    }
+}

@@ -25,10 +25,13 @@ internal sealed class PublisherPattern : ISendStrategy, IReceiveStrategy
     private readonly Func<bool> _verbose;
     private Peer?[] _targets = new Peer?[8];
 
-    internal PublisherPattern(bool isXPub, Func<bool> verbose)
+    private readonly Func<int> _maxSubscriptionBytes;
+
+    internal PublisherPattern(bool isXPub, Func<bool> verbose, Func<int>? maxSubscriptionBytes = null)
     {
         _isXPub = isXPub;
         _verbose = verbose;
+        _maxSubscriptionBytes = maxSubscriptionBytes ?? (static () => 0);
     }
 
     /// <summary>Messages not delivered to a matching subscriber because its pipe was full.</summary>
@@ -169,6 +172,15 @@ internal sealed class PublisherPattern : ISendStrategy, IReceiveStrategy
 
             ReadOnlySpan<byte> topic = body[1..];
             bool subscribe = body[0] == 1;
+            int limit = _maxSubscriptionBytes();
+            if (subscribe && limit > 0 && peer.Subscriptions!.TopicBytes + topic.Length > limit && !peer.Subscriptions.Contains(topic))
+            {
+                // A subscriber asking for more than the tree may hold for it: refuse it, and close it.
+                frame.Dispose();
+                peer.CurrentSession?.Abort(Lifetime.ShutdownReason.ProtocolViolation, $"subscriptions exceed MaxSubscriptionBytes ({limit} bytes)");
+                continue;
+            }
+
             bool changed = subscribe ? peer.Subscriptions!.AddOnce(topic) : peer.Subscriptions!.RemoveAll(topic);
             bool unique = changed && (subscribe ? _allTopics.Add(topic) : _allTopics.Remove(topic));
             if (_isXPub && (unique || (subscribe && _verbose())))

@@ -17,6 +17,9 @@ internal sealed class SubscriptionTrie
     /// <summary>Distinct topics with a count above zero.</summary>
     internal int TopicCount { get; private set; }
 
+    /// <summary>Sum of the lengths of the distinct topics held (what the tree's size grows with).</summary>
+    internal long TopicBytes { get; private set; }
+
     /// <summary>Adds one count to <paramref name="topic"/>; true when it was not subscribed before.</summary>
     internal bool Add(ReadOnlySpan<byte> topic)
     {
@@ -30,6 +33,7 @@ internal sealed class SubscriptionTrie
         if (node.Count == 1)
         {
             TopicCount++;
+            TopicBytes += topic.Length;
             return true;
         }
 
@@ -55,6 +59,7 @@ internal sealed class SubscriptionTrie
         }
 
         TopicCount--;
+        TopicBytes -= topic.Length;
         Prune(topic);
         return true;
     }

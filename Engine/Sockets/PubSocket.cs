@@ -12,7 +12,7 @@ public sealed class PubSocket : SendingSocket
 {
     /// <summary>A PUB socket with the given options (or the defaults).</summary>
     public PubSocket(SocketOptions? options = null)
-        : base(SocketType.Pub, options, static (o, _) => (new PublisherPattern(isXPub: false, () => o.XPubVerbose), null))
+        : base(SocketType.Pub, options, static (o, _) => (new PublisherPattern(isXPub: false, () => o.XPubVerbose, () => o.MaxSubscriptionBytes), null))
     {
     }
 

@@ -13,7 +13,7 @@ public sealed class XPubSocket : DuplexSocket
     public XPubSocket(SocketOptions? options = null)
         : base(SocketType.XPub, options, static (o, _) =>
         {
-            var pattern = new PublisherPattern(isXPub: true, () => o.XPubVerbose);
+            var pattern = new PublisherPattern(isXPub: true, () => o.XPubVerbose, () => o.MaxSubscriptionBytes);
             return (pattern, pattern);
         })
     {
