@@ -10,12 +10,7 @@ namespace Engine.Tests.Interop;
 /// NetMQ Options.Identity) and our ROUTER must use it as the routing id, byte for byte; the
 /// other announces none and gets one we generate (a zero byte and a 32-bit counter).
 /// </summary>
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixtureSource(typeof(PatternInteropFixture), nameof(PatternInteropFixture.EveryPeerAndTransport))]
 [Category("interop")]
 [CancelAfter(30_000)]
 public sealed class ForeignDealerToEngineRouterTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)
@@ -72,12 +67,7 @@ public sealed class ForeignDealerToEngineRouterTests(ForeignPeer peer, InteropTr
 /// see our identity as the routing id, and (with their ROUTER_MANDATORY) must be able to address
 /// us by it before we have sent anything: the identity travels in our READY.
 /// </summary>
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixtureSource(typeof(PatternInteropFixture), nameof(PatternInteropFixture.EveryPeerAndTransport))]
 [Category("interop")]
 [CancelAfter(30_000)]
 public sealed class EngineDealerToForeignRouterTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)

@@ -11,6 +11,20 @@ namespace Engine.Tests.Interop;
 /// </summary>
 public abstract class PatternInteropFixture
 {
+    /// <summary>
+    /// The matrix most pattern fixtures run over: libzmq over tcp and ipc, NetMQ over tcp (its ipc is
+    /// not libzmq's), each with either side binding. Arguments: peer, transport, binding side.
+    /// </summary>
+    public static readonly object[] EveryPeerAndTransport =
+    [
+        new object[] { ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours },
+        new object[] { ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs },
+        new object[] { ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours },
+        new object[] { ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs },
+        new object[] { ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours },
+        new object[] { ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs },
+    ];
+
     private readonly Stack<IDisposable> _owned = new();
     private readonly Dictionary<IPatternSocket, string> _bound = new();
     private ZmqContext? _context;

@@ -8,12 +8,7 @@ namespace Engine.Tests.Interop;
 /// understand both and filter on its side. Foreign subscribers filter too, so what the publisher
 /// did is checked on the publisher (the topics it holds per subscriber).
 /// </summary>
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixtureSource(typeof(PatternInteropFixture), nameof(PatternInteropFixture.EveryPeerAndTransport))]
 [Category("interop")]
 [CancelAfter(30_000)]
 public sealed class EnginePubToForeignSubTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)
@@ -85,12 +80,7 @@ public sealed class EnginePubToForeignSubTests(ForeignPeer peer, InteropTranspor
 /// count what crossed the wire: the foreign publisher must filter by our prefixes and stop
 /// sending a topic once our unsubscribe reached it.
 /// </summary>
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixtureSource(typeof(PatternInteropFixture), nameof(PatternInteropFixture.EveryPeerAndTransport))]
 [Category("interop")]
 [CancelAfter(30_000)]
 public sealed class ForeignPubToEngineSubTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)

@@ -19,12 +19,7 @@ internal static class Exchanges
 }
 
 /// <summary>Our REQ asking a foreign REP, hundreds of round trips with every byte checked.</summary>
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixtureSource(typeof(PatternInteropFixture), nameof(PatternInteropFixture.EveryPeerAndTransport))]
 [Category("interop")]
 [CancelAfter(30_000)]
 public sealed class EngineReqToForeignRepTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)
@@ -46,12 +41,7 @@ public sealed class EngineReqToForeignRepTests(ForeignPeer peer, InteropTranspor
 }
 
 /// <summary>A foreign REQ asking our REP: our REP must keep their envelope and send it back with the reply.</summary>
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Tcp, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Ours)]
-[TestFixture(ForeignPeer.LibZmq, InteropTransport.Ipc, BindingSide.Theirs)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Ours)]
-[TestFixture(ForeignPeer.NetMQ, InteropTransport.Tcp, BindingSide.Theirs)]
+[TestFixtureSource(typeof(PatternInteropFixture), nameof(PatternInteropFixture.EveryPeerAndTransport))]
 [Category("interop")]
 [CancelAfter(30_000)]
 public sealed class ForeignReqToEngineRepTests(ForeignPeer peer, InteropTransport transport, BindingSide binder) : PatternInteropFixture(peer, binder, transport)
