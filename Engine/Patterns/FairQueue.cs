@@ -23,6 +23,8 @@ internal sealed class FairQueue : IReceiveStrategy
 
     public void Detach(Peer peer) => peer.Detached = true;
 
+    public Peer? SolePeer => _peers.Count == 1 && !_peers[0].Detached ? _peers[0] : null;
+
     public bool TryReceive(out Msg frame) => TryReceive(out frame, out _);
 
     /// <summary>As <see cref="TryReceive(out Msg)"/>, and says which peer the frame came from.</summary>

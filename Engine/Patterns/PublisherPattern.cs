@@ -46,6 +46,8 @@ internal sealed class PublisherPattern : ISendStrategy, IReceiveStrategy
 
     void IReceiveStrategy.Detach(Peer peer) => Detach(peer);
 
+    Peer? IReceiveStrategy.SolePeer => null;
+
     private void Attach(Peer peer)
     {
         if (peer.Subscriptions is not null)

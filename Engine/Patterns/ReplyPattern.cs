@@ -35,6 +35,8 @@ internal sealed class ReplyPattern : ISendStrategy, IReceiveStrategy
 
     void IReceiveStrategy.Detach(Peer peer) => _queue.Detach(peer);
 
+    Peer? IReceiveStrategy.SolePeer => _queue.SolePeer;
+
     public bool HasRoom() => true;
 
     public bool TrySend(Span<Msg> staged, ref Msg last)

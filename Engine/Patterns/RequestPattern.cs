@@ -39,6 +39,8 @@ internal sealed class RequestPattern : ISendStrategy, IReceiveStrategy
 
     void IReceiveStrategy.Detach(Peer peer) => _queue.Detach(peer);
 
+    Peer? IReceiveStrategy.SolePeer => _queue.SolePeer;
+
     public bool HasRoom() => _balancer.HasRoom();
 
     public bool TrySend(Span<Msg> staged, ref Msg last)

@@ -48,6 +48,8 @@ internal sealed class RouterPattern : ISendStrategy, IReceiveStrategy
 
     void IReceiveStrategy.Detach(Peer peer) => _queue.Detach(peer);
 
+    Peer? IReceiveStrategy.SolePeer => _queue.SolePeer;
+
     public bool HasRoom()
     {
         // A mandatory send waits for its own peer, not for any peer: it can go on once that peer

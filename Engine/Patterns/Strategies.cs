@@ -52,4 +52,10 @@ internal interface IReceiveStrategy
     void Detach(Peer peer);
 
     bool TryReceive(out Msg frame);
+
+    /// <summary>
+    /// The only peer messages can come from now, or null (none, several, or a pattern that does not
+    /// queue fairly). A blocking receive with one stream peer may read that peer's socket itself.
+    /// </summary>
+    Peer? SolePeer { get; }
 }

@@ -34,6 +34,8 @@ internal sealed class SubscriberPattern : ISendStrategy, IReceiveStrategy
 
     void IReceiveStrategy.Detach(Peer peer) => _queue.Detach(peer);
 
+    Peer? IReceiveStrategy.SolePeer => _queue.SolePeer;
+
     public bool HasRoom() => true;
 
     /// <summary>XSUB send: a subscription message updates the set; any message goes to all publishers.</summary>

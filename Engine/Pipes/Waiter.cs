@@ -51,6 +51,13 @@ internal sealed class Waiter : IValueTaskSource
     private static readonly long s_inlineAfterIdleTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 µs
 
     private readonly bool _inlineAllowed;
+
+    /// <summary>
+    /// Run the woken loop inline even right after it parked: for strictly alternating patterns
+    /// (REQ, REP), where every send is one message followed by a wait for the answer, so there is
+    /// no batch to gain by waiting and the hand-off would sit on the round trip.
+    /// </summary>
+    internal bool AlwaysInline { get; set; }
     private long _parkedAtTicks;
 
     private enum WaitMode : byte
@@ -91,7 +98,7 @@ internal sealed class Waiter : IValueTaskSource
                     _mode = WaitMode.None;
                     completeAsync = true;
                     _core.RunContinuationsAsynchronously = !_inlineAllowed
-                        || System.Diagnostics.Stopwatch.GetTimestamp() - _parkedAtTicks < s_inlineAfterIdleTicks;
+                        || (!AlwaysInline && System.Diagnostics.Stopwatch.GetTimestamp() - _parkedAtTicks < s_inlineAfterIdleTicks);
                     break;
                 default:
                     _signaled = true;

@@ -55,12 +55,6 @@ internal sealed partial class Session
     {
         PipeReader input = _connection.Input;
         MessagePipe? inbound = peer.Inbound;
-        // Read once per connection, like every option that shapes one.
-        long messageLimit = _owner.Options.MaxMessageSize >= 0 ? _owner.Options.MaxMessageSize : long.MaxValue;
-        long bufferLimit = _owner.Options.MaxBufferedBytes >= 0 ? _owner.Options.MaxBufferedBytes : long.MaxValue;
-        _maxMessageBytes = Math.Min(messageLimit, bufferLimit);
-        _messageLimitName = bufferLimit < messageLimit ? nameof(SocketOptions.MaxBufferedBytes) : nameof(SocketOptions.MaxMessageSize);
-        _maxMessageFrames = _owner.Options.MaxFramesPerMessage > 0 ? _owner.Options.MaxFramesPerMessage : int.MaxValue;
         try
         {
             while (true)
@@ -108,6 +102,16 @@ internal sealed partial class Session
         {
             _connection.Abort(ShutdownReason.ReceiveSocketError, e.Message);
         }
+    }
+
+    /// <summary>Read once per connection, before anything is decoded, like every option that shapes one.</summary>
+    private void ReadMessageLimits()
+    {
+        long messageLimit = _owner.Options.MaxMessageSize >= 0 ? _owner.Options.MaxMessageSize : long.MaxValue;
+        long bufferLimit = _owner.Options.MaxBufferedBytes >= 0 ? _owner.Options.MaxBufferedBytes : long.MaxValue;
+        _maxMessageBytes = Math.Min(messageLimit, bufferLimit);
+        _messageLimitName = bufferLimit < messageLimit ? nameof(SocketOptions.MaxBufferedBytes) : nameof(SocketOptions.MaxMessageSize);
+        _maxMessageFrames = _owner.Options.MaxFramesPerMessage > 0 ? _owner.Options.MaxFramesPerMessage : int.MaxValue;
     }
 
     // Pooled: a connection parks every time it goes idle, so this must not allocate per park.

@@ -60,6 +60,7 @@ internal sealed partial class Session
         Peer? peer = _peer;
         peer?.SendLoopWaiter.Signal();
         peer?.ReceiveLoopWaiter.Signal();
+        _readTokenWaiter.Signal();
     }
 
     /// <summary>Runs the connection to its end; never throws.</summary>
@@ -119,9 +120,16 @@ internal sealed partial class Session
 
             // The quiet period a drain waits out for a foreign peer counts from the connection.
             Volatile.Write(ref peer.LastReceivedTicks, Environment.TickCount64);
+            ReadMessageLimits();
+            if (!_connection.IsEncrypted)
+            {
+                // Whatever came with READY is in the receive pipe already: decode it before reading more.
+                _undecodedBytes = _connection.ReadSocketDirectly();
+            }
+
             peer.SessionActive = true;
             _owner.OnPeerConnected();
-            Task receiving = ReceiveLoopAsync(peer);
+            Task receiving = _connection.ReadsSocketDirectly ? ReceiveDirectLoopAsync(peer) : ReceiveLoopAsync(peer);
             Task sending = SendLoopAsync(peer);
             StartHeartbeatsIfConfigured();
             await Task.WhenAny(receiving, sending).ConfigureAwait(false);
@@ -135,6 +143,8 @@ internal sealed partial class Session
 
             Abort(ShutdownReason.Disconnected);
             await Task.WhenAll(receiving, sending).ConfigureAwait(false);
+            // An application thread may be reading the socket for the loop: wait until it is out.
+            await CloseReadingAsync().ConfigureAwait(false);
             peer.SessionActive = false;
             DeliverDisconnectMessage(peer);
             peer.CurrentSession = null;
@@ -172,6 +182,7 @@ internal sealed partial class Session
         finally
         {
             _ended.Cancel();
+            await CloseReadingAsync().ConfigureAwait(false);
             DiscardPartialMessage();
             _allocator.Release();
             await _connection.DisposeAsync().ConfigureAwait(false);

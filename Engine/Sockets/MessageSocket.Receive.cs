@@ -28,7 +28,21 @@ public abstract partial class MessageSocket
             return false;
         }
 
-        return timeout != TimeSpan.Zero && ReceiveBlocking(out frame, SocketOptions.ToMilliseconds(timeout));
+        if (timeout == TimeSpan.Zero)
+        {
+            // A thread that reads the socket itself (see ReadDirect) leaves bytes in the kernel
+            // between receives: look there once, without waiting.
+            return _receiver!.SolePeer?.CurrentSession?.ReadDirect(0, leasedOnly: true) == Sessions.DirectRead.Delivered
+                && _receiver!.TryReceive(out frame) && Delivered(frame);
+        }
+
+        return ReceiveBlocking(out frame, SocketOptions.ToMilliseconds(timeout));
+    }
+
+    private bool Delivered(in Msg frame)
+    {
+        CountDelivered(frame);
+        return true;
     }
 
     private bool ReceiveBlocking(out Msg frame, int timeoutMs)
@@ -55,7 +69,32 @@ public abstract partial class MessageSocket
 
             ThrowIfDisposed();
             int remaining = timeoutMs < 0 ? Timeout.Infinite : (int)Math.Max(0, deadline - Environment.TickCount64);
-            if (remaining == 0 || !_receiveWaiter.Wait(remaining))
+            if (remaining == 0)
+            {
+                _receiveWaiter.Cancel();
+                return false;
+            }
+
+            // One stream peer: wait in the kernel on its socket and decode on this thread (no hand-off).
+            Sessions.Session? direct = _receiver!.SolePeer?.CurrentSession;
+            if (direct is not null)
+            {
+                _receiveWaiter.Cancel();
+                if (direct.ReadDirect(deadline) != Sessions.DirectRead.Unavailable)
+                {
+                    continue;
+                }
+
+                _receiveWaiter.Prepare();
+                if (_receiver!.TryReceive(out frame))
+                {
+                    _receiveWaiter.Cancel();
+                    CountDelivered(frame);
+                    return true;
+                }
+            }
+
+            if (!_receiveWaiter.Wait(remaining))
             {
                 return false;
             }
@@ -101,6 +140,8 @@ public abstract partial class MessageSocket
             }
 
             ThrowIfDisposed();
+            // Nobody will read the socket on this thread while it waits asynchronously.
+            _receiver!.SolePeer?.CurrentSession?.EndLease();
             await _receiveWaiter.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -127,6 +127,8 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         }
 
         var peer = new Peer(address, outbound, inbound, persistent);
+        // Strict alternation: each send is one message and then a wait, nothing to batch.
+        peer.SendLoopWaiter.AlwaysInline = Type is SocketType.Req or SocketType.Rep;
         _peers.TryAdd(peer, 0);
         return peer;
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Engine.Lifetime;
@@ -38,6 +39,58 @@ internal sealed class StreamConnection : IAsyncDisposable
     private readonly PipeReader _wireInput;
     private readonly PipeWriter _wireOutput;
     private Task _filtering = Task.CompletedTask;
+    private Pipe? _received;
+
+    /// <summary>The connected socket, for the session's own reads (see <see cref="ReadSocketDirectly"/>).</summary>
+    internal Socket Socket => _socket;
+
+    /// <summary>True once the session reads the socket itself into <see cref="ReceivedWriter"/>.</summary>
+    internal bool ReadsSocketDirectly => Volatile.Read(ref _received) is not null;
+
+    /// <summary>Where the session's own socket reads go; <see cref="Input"/> reads them back.</summary>
+    internal PipeWriter ReceivedWriter => _received!.Writer;
+
+    /// <summary>
+    /// From now on the session reads the socket itself, with non-blocking receives, into a pipe of
+    /// pooled segments that <see cref="Input"/> then reads. Whoever holds the session's read token
+    /// can do that: its receive loop, or an application thread blocked in a receive, which then
+    /// waits in the kernel on the socket like a plain blocking socket does (no thread hand-off).
+    /// Called once, after a plain (not encrypted) handshake: bytes the handshake reader buffered
+    /// after READY are moved over first.
+    /// </summary>
+    /// <returns>The bytes moved over from the handshake's reader.</returns>
+    internal long ReadSocketDirectly()
+    {
+        long moved = 0;
+        var pipe = new Pipe(new PipeOptions(
+            pool: Buffers.SlabMemoryPool.Instance,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 0,
+            resumeWriterThreshold: 0,
+            minimumSegmentSize: SegmentSize,
+            useSynchronizationContext: false));
+        if (_wireInput.TryRead(out ReadResult rest))
+        {
+            foreach (ReadOnlyMemory<byte> piece in rest.Buffer)
+            {
+                pipe.Writer.Write(piece.Span);
+            }
+
+            moved = rest.Buffer.Length;
+            _wireInput.AdvanceTo(rest.Buffer.End);
+        }
+
+        // Never blocks: no pause threshold.
+        pipe.Writer.FlushAsync().GetAwaiter().GetResult();
+        // Blocking = false makes Socket.Receive return WouldBlock instead of parking the caller;
+        // the PipeWriter's sends are asynchronous operations, which this flag does not affect.
+        _socket.Blocking = false;
+        Input = pipe.Reader;
+        // Last: an application thread that sees the pipe sees everything set up before it.
+        Volatile.Write(ref _received, pipe);
+        return moved;
+    }
 
     /// <summary>What the session reads: the socket's bytes, or after <see cref="Encrypt"/> the opened frames.</summary>
     internal PipeReader Input { get; private set; }
@@ -59,6 +112,9 @@ internal sealed class StreamConnection : IAsyncDisposable
     }
 
     internal string RemoteAddress { get; }
+
+    /// <summary>True once <see cref="Encrypt"/> put CURVE between the session and the socket.</summary>
+    internal bool IsEncrypted => !ReferenceEquals(Input, _wireInput) && _received is null;
 
     internal ShutdownReason Reason => (ShutdownReason)Volatile.Read(ref _reason);
 
@@ -142,7 +198,7 @@ internal sealed class StreamConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Abort(ShutdownReason.SocketClosed);
-        if (!ReferenceEquals(Input, _wireInput))
+        if (IsEncrypted)
         {
             // The pumps end on the cancellation above; the wire ends are theirs until then.
             await Input.CompleteAsync().ConfigureAwait(false);
@@ -153,6 +209,12 @@ internal sealed class StreamConnection : IAsyncDisposable
         }
 
         await Input.CompleteAsync().ConfigureAwait(false);
+        if (_received is not null)
+        {
+            await _received.Writer.CompleteAsync().ConfigureAwait(false);
+            await _wireInput.CompleteAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await Output.CompleteAsync().ConfigureAwait(false);

@@ -1,0 +1,438 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Engine.Diagnostics;
+using Engine.Lifetime;
+using Engine.Pipes;
+using Engine.Wire;
+
+namespace Engine.Sessions;
+
+/// <summary>What <see cref="Session.ReadDirect"/> did for the application's receiving thread.</summary>
+internal enum DirectRead
+{
+    /// <summary>Not possible now (the loop holds the socket, the connection ends, ...): wait the usual way.</summary>
+    Unavailable,
+
+    /// <summary>Messages were put into the inbound pipe.</summary>
+    Delivered,
+
+    /// <summary>Waited for a while and nothing came: look at the socket's other duties, then come back.</summary>
+    Waited,
+}
+
+/// <summary>
+/// Plain tcp and ipc connections read their socket themselves (<see cref="Transport.StreamConnection.ReadSocketDirectly"/>),
+/// and that reading can be done by two parties: the receive loop, or the application's thread
+/// while it is blocked in a receive on a socket whose only peer this is. The second is how a
+/// request/reply round trip avoids thread hand-offs: the application thread waits in the kernel
+/// on the socket (like a plain blocking socket), reads, decodes and takes its message, all on one
+/// thread. A wake-up through another thread costs ~20 µs here; a system call ~1 µs.
+/// </summary>
+/// <remarks>
+/// <para>Exactly one party reads and decodes at a time: whoever holds the read token
+/// (<see cref="_readOwner"/>). All decoding state (partial frames, the receive pipe) is touched
+/// only by the holder; taking and giving the token are full fences.</para>
+/// <para>The application keeps the token between receives (a lease), so that the loop does not wake
+/// up for every message only to find it taken. A lease the application stopped using (it has not
+/// been in a receive for <see cref="LeaseTimeoutMs"/>) is taken back by a timer and the loop reads
+/// again; messages wait in the kernel's buffer meanwhile, which is where TCP keeps them anyway.</para>
+/// </remarks>
+internal sealed partial class Session
+{
+    private const int ReadFree = 0;
+    private const int ReadByLoop = 1;
+    private const int ReadByApplication = 2;
+    private const int ReadLeased = 3;
+    private const int ReadClosed = 4;
+
+    /// <summary>How long an unused lease lasts before the loop reads the socket again.</summary>
+    private const int LeaseTimeoutMs = 2;
+
+    /// <summary>How long an application thread waits in the kernel before it looks at its socket's other duties.</summary>
+    private const int PollSliceMs = 10;
+
+    /// <summary>Idle slices after which a waiting application thread gives the socket back and sleeps the usual way.</summary>
+    private const int MaxIdleSlices = 20;
+
+    /// <summary>Receives ask for at least this much room (the rest of a 64 KiB segment usually).</summary>
+    private const int MinimumReadSize = 4096;
+
+    private int _readOwner;
+
+    /// <summary>Parks the receive loop (or the closing session) while an application thread holds the read token.</summary>
+    private readonly Waiter _readTokenWaiter = new(inlineContinuations: true);
+    private int _closeWaiting;
+    private long _leaseLeftTicks;
+    private int _idleSlices;
+    private long _undecodedBytes;
+    private Timer? _leaseTimer;
+    private int _leaseTimerRunning;
+    private ProtocolViolationException? _directViolation;
+
+    private enum PumpResult
+    {
+        Idle,
+        Delivered,
+        Blocked,
+        EndOfStream,
+        Failed,
+    }
+
+    /// <summary>The receive loop of a connection that reads its socket itself.</summary>
+    private async Task ReceiveDirectLoopAsync(Peer peer)
+    {
+        MessagePipe? inbound = peer.Inbound;
+        Socket socket = _connection.Socket;
+        try
+        {
+            while (!_connection.IsAborted)
+            {
+                if (!TryTakeRead(ReadByLoop) && !await WaitForReadTokenAsync(peer).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                if (_directViolation is { } found)
+                {
+                    // The application's thread hit it while reading for us; it is handled here, once.
+                    throw found;
+                }
+
+                PumpResult result = Pump(peer, inbound, untilDelivered: false, out SocketError error);
+                switch (result)
+                {
+                    case PumpResult.EndOfStream:
+                        bool truncated = _undecodedBytes > 0 || _partial._buffer is not null || _messageFrames > 0;
+                        _connection.Abort(ShutdownReason.ReceiveEndOfStream, truncated ? "truncated frame at end of stream" : null);
+                        return;
+                    case PumpResult.Failed:
+                        _connection.Abort(ShutdownReason.ReceiveSocketError, error.ToString());
+                        return;
+                    case PumpResult.Blocked:
+                        ReleaseRead();
+                        await WaitForRoomAsync(peer, inbound!).ConfigureAwait(false);
+                        break;
+                    default:
+                        ReleaseRead();
+                        // A zero-byte receive consumes nothing: it completes when the socket is
+                        // readable, and whoever holds the token then reads.
+                        await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                        break;
+                }
+            }
+        }
+        catch (ProtocolViolationException violation)
+        {
+            inbound?.Flush();
+            Volatile.Write(ref _violation, violation.Message);
+            peer.SendLoopWaiter.Signal();
+        }
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            _connection.Abort(ShutdownReason.ReceiveSocketError, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Called by the application's receiving thread when this session's peer is the only one it
+    /// reads from and nothing is queued: reads the socket itself, waiting in the kernel until
+    /// <paramref name="deadlineTicks"/> (Environment.TickCount64) at most.
+    /// </summary>
+    /// <param name="deadlineTicks">Environment.TickCount64 after which it returns (0: read once, do not wait).</param>
+    /// <param name="leasedOnly">Only if the thread already holds the lease (a non-blocking receive: one read, no wait).</param>
+    internal DirectRead ReadDirect(long deadlineTicks, bool leasedOnly = false)
+    {
+        Peer? peer = _peer;
+        if (peer is null || !_connection.ReadsSocketDirectly)
+        {
+            return DirectRead.Unavailable;
+        }
+
+        int state = Volatile.Read(ref _readOwner);
+        bool taken = state switch
+        {
+            ReadLeased => Interlocked.CompareExchange(ref _readOwner, ReadByApplication, ReadLeased) == ReadLeased,
+            ReadFree => !leasedOnly && Interlocked.CompareExchange(ref _readOwner, ReadByApplication, ReadFree) == ReadFree,
+            _ => false,
+        };
+        if (!taken)
+        {
+            return DirectRead.Unavailable;
+        }
+
+        if (state == ReadFree)
+        {
+            StartLeaseTimer();
+        }
+
+        bool giveBack = false;
+        try
+        {
+            if (_directViolation is not null || _connection.IsAborted)
+            {
+                giveBack = true;
+                return DirectRead.Unavailable;
+            }
+
+            while (true)
+            {
+                PumpResult result = Pump(peer, peer.Inbound, untilDelivered: true, out _);
+                if (result is PumpResult.Delivered or PumpResult.Blocked)
+                {
+                    _idleSlices = 0;
+                    return DirectRead.Delivered;
+                }
+
+                if (result is PumpResult.EndOfStream or PumpResult.Failed)
+                {
+                    // Ends and errors are the loop's business: it sees the same on its next read.
+                    giveBack = true;
+                    return DirectRead.Unavailable;
+                }
+
+                long now = Environment.TickCount64;
+                if (now >= deadlineTicks)
+                {
+                    return DirectRead.Waited;
+                }
+
+                int waitMs = (int)Math.Min(PollSliceMs, deadlineTicks - now);
+                if (!_connection.Socket.Poll(waitMs * 1000, SelectMode.SelectRead))
+                {
+                    if (++_idleSlices >= MaxIdleSlices)
+                    {
+                        // A long wait: stop waking up every slice; the loop watches the socket.
+                        _idleSlices = 0;
+                        giveBack = true;
+                        return DirectRead.Unavailable;
+                    }
+
+                    return DirectRead.Waited;
+                }
+            }
+        }
+        catch (ProtocolViolationException violation)
+        {
+            // What the receive loop does with one (see ReceiveLoopAsync): deliver what came before
+            // it, then the send loop says why we hang up and the session ends. The loop itself
+            // may be waiting for bytes that never come, so it cannot be left to notice.
+            peer.Inbound?.Flush();
+            _directViolation = violation;
+            Volatile.Write(ref _violation, violation.Message);
+            peer.SendLoopWaiter.Signal();
+            giveBack = true;
+            return DirectRead.Unavailable;
+        }
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            giveBack = true;
+            return DirectRead.Unavailable;
+        }
+        finally
+        {
+            Volatile.Write(ref _leaseLeftTicks, Environment.TickCount64);
+            Interlocked.Exchange(ref _readOwner, giveBack ? ReadFree : ReadLeased);
+            if (giveBack || Volatile.Read(ref _closeWaiting) != 0)
+            {
+                _readTokenWaiter.Wake();
+            }
+        }
+    }
+
+    /// <summary>The application stops reading this socket itself (it is about to wait asynchronously).</summary>
+    internal void EndLease()
+    {
+        if (Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadLeased) == ReadLeased)
+        {
+            _readTokenWaiter.Wake();
+        }
+    }
+
+    /// <summary>
+    /// Reads what the socket has, without waiting, and decodes it into the inbound pipe. Only the
+    /// holder of the read token calls this. Bytes decoding could not place (the pipe is at its
+    /// HWM) stay in the receive pipe and are decoded first by the next holder.
+    /// </summary>
+    private PumpResult Pump(Peer peer, MessagePipe? inbound, bool untilDelivered, out SocketError error)
+    {
+        error = SocketError.Success;
+        long before = _messagesReceived;
+        if (_undecodedBytes > 0 && DecodeReceived(peer, inbound))
+        {
+            return PumpResult.Blocked;
+        }
+
+        if (untilDelivered && _messagesReceived > before)
+        {
+            return PumpResult.Delivered;
+        }
+
+        PipeWriter writer = _connection.ReceivedWriter;
+        Socket socket = _connection.Socket;
+        while (true)
+        {
+            Memory<byte> memory = writer.GetMemory(MinimumReadSize);
+            int received = socket.Receive(memory.Span, SocketFlags.None, out error);
+            if (error != SocketError.Success)
+            {
+                return error == SocketError.WouldBlock ? Settled(before) : PumpResult.Failed;
+            }
+
+            if (received == 0)
+            {
+                return PumpResult.EndOfStream;
+            }
+
+            writer.Advance(received);
+            // No pause threshold: completes at once, nothing allocated.
+            writer.FlushAsync().GetAwaiter().GetResult();
+            if (DecodeReceived(peer, inbound))
+            {
+                return PumpResult.Blocked;
+            }
+
+            if ((untilDelivered && _messagesReceived > before) || received < memory.Length)
+            {
+                // A short read means the socket is (nearly) empty: let readiness say when to read again.
+                return Settled(before);
+            }
+        }
+    }
+
+    private PumpResult Settled(long before) => _messagesReceived > before ? PumpResult.Delivered : PumpResult.Idle;
+
+    /// <summary>Decodes what the receive pipe holds; true when it stopped at the inbound pipe's HWM.</summary>
+    private bool DecodeReceived(Peer peer, MessagePipe? inbound)
+    {
+        PipeReader input = _connection.Input;
+        if (!input.TryRead(out ReadResult read))
+        {
+            // Nothing new since the last look (what is left there is part of a frame).
+            return false;
+        }
+
+        ReadOnlySequence<byte> buffer = read.Buffer;
+        long now = Environment.TickCount64;
+        Volatile.Write(ref _lastReceivedTicks, now);
+        Volatile.Write(ref peer.LastReceivedTicks, now);
+        long received = _messagesReceived;
+        SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
+        long used = buffer.Slice(0, consumed).Length;
+        _undecodedBytes = buffer.Length - used;
+        EngineMetrics.BytesReceived.Add(used);
+        EngineMetrics.MessagesReceived.Add(_messagesReceived - received);
+        input.AdvanceTo(consumed, blocked ? consumed : buffer.End);
+        inbound?.Flush();
+        return blocked;
+    }
+
+    private bool TryTakeRead(int owner) => Interlocked.CompareExchange(ref _readOwner, owner, ReadFree) == ReadFree;
+
+    private void ReleaseRead() => Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadByLoop);
+
+    /// <summary>The application holds the socket: park until it gives it back (or the lease runs out). False once closed.</summary>
+    private async ValueTask<bool> WaitForReadTokenAsync(Peer peer)
+    {
+        while (true)
+        {
+            _readTokenWaiter.Prepare();
+            if (TryTakeRead(ReadByLoop))
+            {
+                _readTokenWaiter.Cancel();
+                return true;
+            }
+
+            if (Volatile.Read(ref _readOwner) == ReadClosed || _connection.IsAborted)
+            {
+                _readTokenWaiter.Cancel();
+                return false;
+            }
+
+            await _readTokenWaiter.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>After both loops ended: waits until no application thread is inside a direct read, then bars new ones.</summary>
+    private async ValueTask CloseReadingAsync()
+    {
+        Interlocked.Exchange(ref _closeWaiting, 1);
+        Peer? peer = _peer;
+        while (true)
+        {
+            _readTokenWaiter.Prepare();
+            int state = Volatile.Read(ref _readOwner);
+            if (state != ReadByApplication && Interlocked.CompareExchange(ref _readOwner, ReadClosed, state) == state)
+            {
+                _readTokenWaiter.Cancel();
+                break;
+            }
+
+            await _readTokenWaiter.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        Timer? timer = _leaseTimer;
+        if (timer is not null)
+        {
+            await timer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void StartLeaseTimer()
+    {
+        if (Interlocked.Exchange(ref _leaseTimerRunning, 1) != 0)
+        {
+            return;
+        }
+
+        Timer timer = _leaseTimer ??= new Timer(static state => ((Session)state!).OnLeaseTimer(), this, Timeout.Infinite, Timeout.Infinite);
+        try
+        {
+            timer.Change(LeaseTimeoutMs, LeaseTimeoutMs);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session closed meanwhile; nothing left to watch.
+        }
+    }
+
+    /// <summary>Takes back a lease the application has not used for a while, so the loop reads again.</summary>
+    private void OnLeaseTimer()
+    {
+        int state = Volatile.Read(ref _readOwner);
+        if (state == ReadByApplication)
+        {
+            return;
+        }
+
+        if (state == ReadLeased)
+        {
+            if (Environment.TickCount64 - Volatile.Read(ref _leaseLeftTicks) < LeaseTimeoutMs
+                || Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadLeased) != ReadLeased)
+            {
+                return;
+            }
+
+            _readTokenWaiter.Wake();
+        }
+
+        // Nobody holds a lease: stop ticking. Then look again, in case the application took one
+        // between our look and the stop (both sides write before they read, so one of them sees it).
+        Volatile.Write(ref _leaseTimerRunning, 0);
+        try
+        {
+            _leaseTimer?.Change(Timeout.Infinite, Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        Interlocked.MemoryBarrier();
+        state = Volatile.Read(ref _readOwner);
+        if (state is ReadByApplication or ReadLeased)
+        {
+            StartLeaseTimer();
+        }
+    }
+}
