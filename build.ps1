@@ -104,7 +104,7 @@ switch -CaseSensitive ($Verb) {
         Confirm-Libzmq
         Invoke-Build
         $category = if ($Rest.Count -gt 0) { $Rest[0] } else { '' }
-        $filter = if ($category) { "Category=$category" } else { 'Category!=chaos&Category!=soak&Category!=fuzz&Category!=allocations' }
+        $filter = if ($category) { "Category=$category" } else { 'Category!=chaos&Category!=soak&Category!=fuzz' }
         $results = 'artifacts/test-results'
         $trx = 'engine-tests.trx'
         Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $results $trx)
@@ -134,7 +134,7 @@ switch -CaseSensitive ($Verb) {
         Invoke-Native dotnet @('pack', 'Engine/Engine.csproj', '-c', 'Release', '--no-build', '--nologo', '-o', 'artifacts/packages')
     }
     default {
-        [Console]::Error.WriteLine('usage: pwsh ./build.ps1 test [chaos|soak|fuzz|allocations] | demo [options] | bench [--quick] | pack')
+        [Console]::Error.WriteLine('usage: pwsh ./build.ps1 test [chaos|soak|fuzz] | demo [options] | bench [--quick] | pack')
         exit 2
     }
 }

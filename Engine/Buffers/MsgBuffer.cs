@@ -21,8 +21,8 @@ internal sealed class MsgBuffer
         IsSlab = isSlab;
     }
 
-    /// <summary>The backing bytes; for a dedicated buffer it may be longer than the frame.</summary>
-    internal byte[] Array { get; set; }
+    /// <summary>The backing bytes, the same for the buffer's whole life; for a dedicated buffer it may be longer than the frame.</summary>
+    internal byte[] Array { get; }
 
     /// <summary>True for the shared 64 KiB slabs, false for a dedicated large-frame buffer.</summary>
     internal bool IsSlab { get; }

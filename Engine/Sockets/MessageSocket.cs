@@ -93,6 +93,21 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>Whole messages sent by the application and not yet taken by a connection (approximate while traffic flows).</summary>
+    internal long OutboundQueued
+    {
+        get
+        {
+            long total = 0;
+            foreach (Peer peer in _peers.Keys)
+            {
+                total += peer.Outbound?.QueuedMessages ?? 0;
+            }
+
+            return total;
+        }
+    }
+
     internal void OnPeerConnected()
     {
         Interlocked.Increment(ref _connectedCount);
