@@ -272,6 +272,31 @@ internal sealed partial class Session
         Socket socket = _connection.Socket;
         while (true)
         {
+            if (_partial._buffer is not null && _undecodedBytes == 0)
+            {
+                // The rest of a frame bigger than what was buffered: straight into its own
+                // buffer, no copy through the receive pipe.
+                Span<byte> rest = _partial.WritableSpan[_partialFilled..];
+                int got = socket.Receive(rest, SocketFlags.None, out error);
+                if (error != SocketError.Success)
+                {
+                    return error == SocketError.WouldBlock ? Settled(before) : PumpResult.Failed;
+                }
+
+                if (got == 0)
+                {
+                    return PumpResult.EndOfStream;
+                }
+
+                FillPartial(peer, inbound, got);
+                if ((untilDelivered && _messagesReceived > before) || got < rest.Length)
+                {
+                    return Settled(before);
+                }
+
+                continue;
+            }
+
             Memory<byte> memory = writer.GetMemory(MinimumReadSize);
             int received = socket.Receive(memory.Span, SocketFlags.None, out error);
             if (error != SocketError.Success)
@@ -298,6 +323,27 @@ internal sealed partial class Session
                 return Settled(before);
             }
         }
+    }
+
+    /// <summary>Counts <paramref name="got"/> bytes received into the partial frame; delivers it once complete.</summary>
+    private void FillPartial(Peer peer, MessagePipe? inbound, int got)
+    {
+        long now = Environment.TickCount64;
+        Volatile.Write(ref _lastReceivedTicks, now);
+        Volatile.Write(ref peer.LastReceivedTicks, now);
+        EngineMetrics.BytesReceived.Add(got);
+        _partialFilled += got;
+        if (_partialFilled < _partial._length)
+        {
+            return;
+        }
+
+        long received = _messagesReceived;
+        Msg frame = Msg.Take(ref _partial);
+        frame._more = _partialMore;
+        Deliver(ref frame, inbound);
+        EngineMetrics.MessagesReceived.Add(_messagesReceived - received);
+        inbound?.Flush();
     }
 
     private PumpResult Settled(long before) => _messagesReceived > before ? PumpResult.Delivered : PumpResult.Idle;
