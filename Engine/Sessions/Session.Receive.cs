@@ -288,7 +288,7 @@ internal sealed partial class Session
             }
 
             Msg frame = _allocator.Allocate(length);
-            span.Slice(position + 2, length).CopyTo(frame.WritableSpan);
+            FrameCodec.CopyBody(span.Slice(position + 2, length), frame.WritableSpan);
             frame._more = more;
             Deliver(ref frame, inbound);
             position += 2 + length;
