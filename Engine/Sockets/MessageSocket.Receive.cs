@@ -36,7 +36,7 @@ public abstract partial class MessageSocket
         return SpinForFrame(out frame) || ReceiveBlocking(out frame, SocketOptions.ToMilliseconds(timeout));
     }
 
-    /// <summary>Looks at the pipes a few more times, about a microsecond in all, before parking.</summary>
+    /// <summary>Looks at the pipes a few more times, about 4 µs in all, before parking.</summary>
     /// <remarks>
     /// In a stream the next frame is usually well under a microsecond away, while parking costs
     /// both sides: announcing it (<see cref="Engine.Pipes.Waiter.Prepare"/>) writes a line the writer reads on
@@ -70,6 +70,8 @@ public abstract partial class MessageSocket
         return false;
     }
 
+    // Thread.SpinWait is normalised across processors: SpinWait(4) measured ~140 ns here, so the
+    // looks are far enough apart not to keep the writer's publish line busy, ~4.5 µs in all.
     private const int SpinLooks = 32;
     private const int SpinIterationsPerLook = 4;
     private static readonly bool s_singleProcessor = Environment.ProcessorCount == 1;
