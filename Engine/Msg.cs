@@ -90,31 +90,6 @@ public struct Msg : IDisposable
         buffer?.Release();
     }
 
-    /// <summary>
-    /// Disposes a batch of frames, giving back the references of consecutive frames that share a
-    /// buffer with one atomic operation (a send loop's batch is mostly one slab).
-    /// </summary>
-    internal static void DisposeAll(Span<Msg> frames)
-    {
-        MsgBuffer? current = null;
-        int count = 0;
-        for (int i = 0; i < frames.Length; i++)
-        {
-            MsgBuffer? buffer = frames[i]._buffer;
-            frames[i] = default;
-            if (buffer != current)
-            {
-                current?.Release(count);
-                current = buffer;
-                count = 0;
-            }
-
-            count++;
-        }
-
-        current?.Release(count);
-    }
-
     /// <summary>Moves the frame out of <paramref name="source"/>, leaving it empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Msg Take(ref Msg source)

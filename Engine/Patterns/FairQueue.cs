@@ -23,12 +23,24 @@ internal sealed class FairQueue : IReceiveStrategy
 
     public void Detach(Peer peer) => peer.Detached = true;
 
+<<<<<<< HEAD
     public Peer? SolePeer => _peers.Count == 1 && !_peers[0].Detached ? _peers[0] : null;
 
     public bool TryReceive(out Msg frame) => TryReceive(out frame, out _);
+=======
+    public bool TryReceive(out Msg frame) => Take(out frame) is not null;
+>>>>>>> thr
 
     /// <summary>As <see cref="TryReceive(out Msg)"/>, and says which peer the frame came from.</summary>
     internal bool TryReceive(out Msg frame, out Peer? from)
+    {
+        from = Take(out frame);
+        return from is not null;
+    }
+
+    /// <returns>The peer the frame came from (returned rather than stored through an out
+    /// parameter: that store costs a write barrier per frame), or null when none is waiting.</returns>
+    private Peer? Take(out Msg frame)
     {
         int count = _peers.Count;
         for (int tried = 0; tried < count; tried++)
@@ -41,14 +53,13 @@ internal sealed class FairQueue : IReceiveStrategy
             Peer peer = _peers[_current];
             if (peer.Inbound!.TryRead(out frame))
             {
-                from = peer;
                 _midMessage = frame.More;
                 if (!_midMessage)
                 {
                     _current++;
                 }
 
-                return true;
+                return peer;
             }
 
             if (peer.Detached)
@@ -62,8 +73,7 @@ internal sealed class FairQueue : IReceiveStrategy
         }
 
         frame = default;
-        from = null;
-        return false;
+        return null;
     }
 
     /// <summary>

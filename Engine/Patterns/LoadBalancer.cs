@@ -115,23 +115,32 @@ internal sealed class LoadBalancer : ISendStrategy
         }
     }
 
-    public bool TrySend(Span<Msg> staged, ref Msg last) => TrySend(staged, ref last, out _);
+    public bool TrySend(Span<Msg> staged, ref Msg last) => Route(staged, ref last) is not null;
 
     /// <summary>As <see cref="TrySend(Span{Msg}, ref Msg)"/>, and says which peer got the message.</summary>
     internal bool TrySend(Span<Msg> staged, ref Msg last, out Peer? chosen)
     {
-        chosen = null;
+        chosen = Route(staged, ref last);
+        return chosen is not null;
+    }
+
+    /// <summary>Writes the message to the next peer with room.</summary>
+    /// <returns>The peer that got it (returned rather than stored through an out parameter: that store
+    /// costs a write barrier per message), or null when no peer has room.</returns>
+    private Peer? Route(Span<Msg> staged, ref Msg last)
+    {
         if (_requeued.Count > 0 && !SendRequeued())
         {
-            return false;
+            return null;
         }
 
-        MessagePipe? pipe = NextWithRoom(out chosen);
-        if (pipe is null)
+        Peer? peer = NextWithRoom();
+        if (peer is null)
         {
-            return false;
+            return null;
         }
 
+        MessagePipe pipe = peer.Outbound!;
         for (int i = 0; i < staged.Length; i++)
         {
             pipe.Write(ref staged[i]);
@@ -139,7 +148,7 @@ internal sealed class LoadBalancer : ISendStrategy
 
         pipe.Write(ref last);
         pipe.Flush();
-        return true;
+        return peer;
     }
 
     public bool HasRoom()
@@ -158,11 +167,8 @@ internal sealed class LoadBalancer : ISendStrategy
         return false;
     }
 
-    private MessagePipe? NextWithRoom() => NextWithRoom(out _);
-
-    private MessagePipe? NextWithRoom(out Peer? chosen)
+    private Peer? NextWithRoom()
     {
-        chosen = null;
         if (_active < _peers.Count)
         {
             ProbeOneFull();
@@ -186,12 +192,10 @@ internal sealed class LoadBalancer : ISendStrategy
                 continue;
             }
 
-            MessagePipe pipe = peer.Outbound!;
-            if (pipe.CanWrite)
+            if (peer.Outbound!.CanWrite)
             {
                 _next++;
-                chosen = peer;
-                return pipe;
+                return peer;
             }
 
             _active--;
@@ -218,7 +222,7 @@ internal sealed class LoadBalancer : ISendStrategy
     {
         while (_requeued.Count > 0)
         {
-            MessagePipe? pipe = NextWithRoom();
+            MessagePipe? pipe = NextWithRoom()?.Outbound;
             if (pipe is null)
             {
                 return false;

@@ -54,10 +54,15 @@ internal sealed class MessagePipe
     // set once at attach, read by both sides
     [FieldOffset(320)] private Waiter? _readerWaiter;
     [FieldOffset(328)] private Waiter? _writerWaiter;
-    [FieldOffset(336)] private int _pad;
+    [FieldOffset(336)] private long _wakeWriterAt;
 
     /// <param name="hwm">Whole messages the pipe may hold; 0 for no limit.</param>
-    internal MessagePipe(int hwm)
+    /// <param name="wakeWriterAtHalf">
+    /// True when one side is a connection loop (see <see cref="CommitBatch"/>): a writer parked at
+    /// the HWM is woken once the pipe is down to half of it (libzmq's low-water mark), not for the
+    /// few slots each publish of read progress frees.
+    /// </param>
+    internal MessagePipe(int hwm, bool wakeWriterAtHalf = false)
     {
         Debug.Assert(hwm >= 0);
         _hwm = hwm;
@@ -69,7 +74,7 @@ internal sealed class MessagePipe
         // Publish read progress often enough that a writer at the HWM resumes long before the pipe
         // is empty (hysteresis like libzmq's LWM), yet rarely enough to keep the shared line quiet.
         _commitBatch = hwm == 0 ? 256 : Math.Clamp(hwm / 8, 1, 256);
-        _pad = 0;
+        _wakeWriterAt = wakeWriterAtHalf ? hwm / 2 : long.MaxValue;
     }
 
     /// <summary>Woken on empty -> non-empty. Set before the pipe is used.</summary>
@@ -196,7 +201,7 @@ internal sealed class MessagePipe
             _messagesReadLocal++;
             if (++_readsSinceCommit >= _commitBatch)
             {
-                CommitRead();
+                CommitBatch();
             }
         }
 
@@ -229,6 +234,28 @@ internal sealed class MessagePipe
         _readsSinceCommit = 0;
         Interlocked.Exchange(ref _messagesRead, _messagesReadLocal);
         _writerWaiter?.Wake();
+    }
+
+    /// <summary>
+    /// Reader, every few messages: publishes how many were taken, and wakes a parked writer once
+    /// the pipe is down to <see cref="_wakeWriterAt"/> messages.
+    /// </summary>
+    /// <remarks>
+    /// Waking a writer for every commit made a fast writer park and wake once per commit (a futex
+    /// round trip on both sides each time) while a connection loop drained a full pipe. A writer
+    /// that is not parked still sees every commit. The reader keeps reading while there is
+    /// anything to read, and finding the pipe empty (or any explicit <see cref="CommitRead"/>)
+    /// wakes the writer whatever the count, so a parked writer is never left behind.
+    /// </remarks>
+    private void CommitBatch()
+    {
+        _readsSinceCommit = 0;
+        Interlocked.Exchange(ref _messagesRead, _messagesReadLocal);
+        Waiter? writer = _writerWaiter;
+        if (writer is not null && writer.IsParked && Volatile.Read(ref _messagesWritten) - _messagesReadLocal <= _wakeWriterAt)
+        {
+            writer.Wake();
+        }
     }
 
     /// <summary>

@@ -73,6 +73,9 @@ internal sealed class Waiter : IValueTaskSource
     /// <summary>The consumer found work after <see cref="Prepare"/> and will not wait.</summary>
     internal void Cancel() => Volatile.Write(ref _parked, 0);
 
+    /// <summary>True while the consumer has announced that it is waiting (one volatile read).</summary>
+    internal bool IsParked => Volatile.Read(ref _parked) != 0;
+
     /// <summary>Signals the consumer if it announced that it is waiting.</summary>
     internal void Wake()
     {

@@ -151,6 +151,11 @@ internal sealed partial class Session
                 continue;
             }
 
+            if (DecodeShortFrames(ref reader, inbound))
+            {
+                continue;
+            }
+
             long headerStart = reader.Consumed;
             OperationStatus status = FrameCodec.TryReadHeader(ref reader, out FrameFlags flags, out long size, out ProtocolError error);
             if (status == OperationStatus.NeedMoreData)
@@ -244,6 +249,57 @@ internal sealed partial class Session
         }
 
         return reader.Position;
+    }
+
+    /// <summary>
+    /// The common shape of a stream of small messages, decoded straight from the current segment:
+    /// short data frames (flags 0 or MORE, body under <see cref="ZeroCopyThreshold"/> or not a
+    /// message's last frame) that lie wholly in it. Everything else (commands, long or partial
+    /// frames, the HWM) is left to the general path, which takes the same decisions frame by frame.
+    /// </summary>
+    /// <returns>True when at least one frame was taken (the caller looks again).</returns>
+    private bool DecodeShortFrames(ref SequenceReader<byte> reader, MessagePipe? inbound)
+    {
+        ReadOnlySpan<byte> span = reader.UnreadSpan;
+        int position = 0;
+        while (span.Length - position >= 2)
+        {
+            int flags = span[position];
+            int length = span[position + 1];
+            bool more = flags == (int)FrameFlags.More;
+            if ((flags & ~(int)FrameFlags.More) != 0
+                || span.Length - position - 2 < length
+                || (!more && length >= ZeroCopyThreshold))
+            {
+                break;
+            }
+
+            CheckMessageLimits(length);
+            if (_stagedCount == 0 && inbound is not null && !inbound.CanWrite)
+            {
+                break;
+            }
+
+            if (more)
+            {
+                _messageFrames++;
+                _messageBytes += length;
+            }
+            else
+            {
+                _messageFrames = 0;
+                _messageBytes = 0;
+            }
+
+            Msg frame = _allocator.Allocate(length);
+            FrameCodec.CopyBody(span.Slice(position + 2, length), frame.WritableSpan);
+            frame._more = more;
+            Deliver(ref frame, inbound);
+            position += 2 + length;
+        }
+
+        reader.Advance(position);
+        return position != 0;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Engine.Buffers;
 using Engine.Diagnostics;
 using Engine.Lifetime;
 using Engine.Pipes;
@@ -30,8 +31,9 @@ internal sealed partial class Session
     {
         PipeWriter output = _connection.Output;
         MessagePipe? outbound = peer.Outbound;
-        var batch = new Msg[MaxBatchFrames];
-        int count = 0;
+        // What was encoded since the last flush: frames (bounded per batch) and whole messages.
+        int frames = 0;
+        long messages = 0;
         bool subscriptionsAsCommands = _peerIs31 && _owner.Type is SocketType.Sub or SocketType.XSub;
         bool midMessage = false;
         try
@@ -66,7 +68,10 @@ internal sealed partial class Session
                     continue;
                 }
 
-                bytes += EncodeBatch(output, peer, outbound, batch, ref count, ref midMessage, subscriptionsAsCommands, FlushThreshold - bytes);
+                if (outbound is not null)
+                {
+                    bytes += EncodeBatch(output, outbound, ref frames, ref messages, ref midMessage, subscriptionsAsCommands, FlushThreshold - bytes);
+                }
 
                 if (Volatile.Read(ref _pongPending) != 0)
                 {
@@ -86,13 +91,11 @@ internal sealed partial class Session
                         break;
                     }
 
-                    long messages = CountMessages(batch.AsSpan(0, count));
                     EngineMetrics.BytesSent.Add(bytes);
                     EngineMetrics.MessagesSent.Add(messages);
                     _owner.CountFlushed(messages);
-
-                    Msg.DisposeAll(batch.AsSpan(0, count));
-                    count = 0;
+                    frames = 0;
+                    messages = 0;
                     outbound?.CommitRead();
                     continue;
                 }
@@ -107,23 +110,8 @@ internal sealed partial class Session
         finally
         {
             // Possibly partly delivered: re-sending could duplicate, so they count as in flight.
-            _inFlightAtEnd = CountMessages(batch.AsSpan(0, count));
-            for (int i = 0; i < count; i++)
-            {
-                batch[i].Dispose();
-            }
+            _inFlightAtEnd = messages;
         }
-    }
-
-    private static bool TryTakeNext(Peer peer, MessagePipe? outbound, out Msg frame)
-    {
-        if (outbound is not null)
-        {
-            return outbound.TryRead(out frame);
-        }
-
-        frame = default;
-        return false;
     }
 
     // Pooled: a connection parks every time it goes idle, so this must not allocate per park.
@@ -157,48 +145,70 @@ internal sealed partial class Session
     /// writer for memory once per segment rather than once per frame (small frames are mostly
     /// header bookkeeping otherwise). Synchronous: no await per message.
     /// </summary>
+    /// <remarks>
+    /// A frame's bytes are copied into the writer here, so its buffer is given back at once (one
+    /// atomic operation per run of frames sharing a slab): the loop only has to remember how many
+    /// messages the unflushed bytes hold. The loop state lives in locals, not behind the refs.
+    /// </remarks>
     /// <returns>Bytes encoded.</returns>
     private static long EncodeBatch(
-        PipeWriter output, Peer peer, MessagePipe? outbound, Msg[] batch, ref int count, ref bool midMessage, bool subscriptionsAsCommands, long budget)
+        PipeWriter output, MessagePipe outbound, ref int frames, ref long messages, ref bool midMessage, bool subscriptionsAsCommands, long budget)
     {
+        int taken = frames;
+        long whole = messages;
+        bool more = midMessage;
         long bytes = 0;
         Span<byte> window = default;
         int used = 0;
-        while (count < MaxBatchFrames && bytes < budget && TryTakeNext(peer, outbound, out Msg frame))
+        var releases = default(ReleaseRun);
+        try
         {
-            int length = frame._length;
-            bool convert = subscriptionsAsCommands && !midMessage && !frame._more && IsSubscription(frame);
-            if (convert || length > SmallFrameBytes)
+            while (taken < MaxBatchFrames && bytes < budget && outbound.TryRead(out Msg frame))
             {
-                // Rare shapes take the general path: settle the window first.
-                output.Advance(used);
-                used = 0;
-                window = default;
-                bytes += convert ? EncodeSubscriptionCommand(output, frame) : Encode(output, ref frame);
-            }
-            else
-            {
-                int header = FrameCodec.HeaderSize(length);
-                int size = header + length;
-                if (window.Length - used < size)
+                int length = frame._length;
+                bool convert = subscriptionsAsCommands && !more && !frame._more && IsSubscription(frame);
+                if (convert || length > SmallFrameBytes)
                 {
+                    // Rare shapes take the general path: settle the window first.
                     output.Advance(used);
                     used = 0;
-                    window = output.GetSpan(Math.Max(size, WindowHint));
+                    window = default;
+                    bytes += convert ? EncodeSubscriptionCommand(output, frame) : Encode(output, ref frame);
+                }
+                else
+                {
+                    int header = FrameCodec.HeaderSize(length);
+                    int size = header + length;
+                    if (window.Length - used < size)
+                    {
+                        output.Advance(used);
+                        used = 0;
+                        window = output.GetSpan(Math.Max(size, WindowHint));
+                    }
+
+                    Span<byte> target = window.Slice(used, size);
+                    FrameCodec.WriteHeader(target, frame._more, command: false, length);
+                    FrameCodec.CopyBody(frame.Span, target[header..]);
+                    used += size;
+                    bytes += size;
                 }
 
-                Span<byte> target = window.Slice(used, size);
-                FrameCodec.WriteHeader(target, frame._more, command: false, length);
-                frame.Span.CopyTo(target[header..]);
-                used += size;
-                bytes += size;
+                more = frame._more;
+                whole += more ? 0 : 1;
+                taken++;
+                releases.Add(frame._buffer);
             }
 
-            midMessage = frame._more;
-            batch[count++] = frame;
+            output.Advance(used);
+        }
+        finally
+        {
+            releases.Flush();
+            frames = taken;
+            messages = whole;
+            midMessage = more;
         }
 
-        output.Advance(used);
         return bytes;
     }
 
@@ -321,17 +331,6 @@ internal sealed partial class Session
         }
 
         await output.FlushAsync().ConfigureAwait(false);
-    }
-
-    private static long CountMessages(ReadOnlySpan<Msg> frames)
-    {
-        long messages = 0;
-        foreach (ref readonly Msg frame in frames)
-        {
-            messages += frame._more ? 0 : 1;
-        }
-
-        return messages;
     }
 
     private int WritePing(PipeWriter output)

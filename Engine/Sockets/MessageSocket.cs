@@ -133,12 +133,12 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         {
             // Subscriptions are never dropped: their pipes have no HWM.
             int hwm = Subscriptions is null ? Options.SendHighWatermark : 0;
-            outbound = new MessagePipe(hwm) { WriterWaiter = _sendWaiter };
+            outbound = new MessagePipe(hwm, wakeWriterAtHalf: true) { WriterWaiter = _sendWaiter };
         }
 
         if (UsesInbound)
         {
-            inbound = new MessagePipe(Options.ReceiveHighWatermark) { ReaderWaiter = _receiveWaiter };
+            inbound = new MessagePipe(Options.ReceiveHighWatermark, wakeWriterAtHalf: true) { ReaderWaiter = _receiveWaiter };
         }
 
         var peer = new Peer(address, outbound, inbound, persistent);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Engine.Wire;
 
@@ -52,6 +53,30 @@ internal static class FrameCodec
         destination[1] = (byte)bodySize;
         destination[0] = flags;
         return 2;
+    }
+
+    /// <summary>Copies a frame body; bodies of 8 to 16 bytes without a call.</summary>
+    /// <remarks>
+    /// Span.CopyTo is a call into Memmove whatever the length: for the small frames that streams of
+    /// short messages are made of, that call is a good part of encoding or decoding one frame.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CopyBody(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        int length = source.Length;
+        if ((uint)(length - 8) <= 8 && destination.Length >= length)
+        {
+            // Two 8-byte moves that overlap when the body is shorter than 16.
+            ref byte from = ref MemoryMarshal.GetReference(source);
+            ref byte to = ref MemoryMarshal.GetReference(destination);
+            ulong head = Unsafe.ReadUnaligned<ulong>(ref from);
+            ulong tail = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref from, length - 8));
+            Unsafe.WriteUnaligned(ref to, head);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref to, length - 8), tail);
+            return;
+        }
+
+        source.CopyTo(destination);
     }
 
     /// <summary>
