@@ -19,7 +19,7 @@ namespace Engine.Buffers;
 internal sealed class MsgBuffer
 {
     // read-mostly
-    [FieldOffset(0)] private byte[] _array;
+    [FieldOffset(0)] private readonly byte[] _array;
     [FieldOffset(8)] private SlabMemoryPool.SegmentOwner? _segment;
     [FieldOffset(16)] private readonly bool _isSlab;
 
@@ -34,17 +34,8 @@ internal sealed class MsgBuffer
         _tail = 0;
     }
 
-<<<<<<< HEAD
     /// <summary>The backing bytes, the same for the buffer's whole life; for a dedicated buffer it may be longer than the frame.</summary>
-    internal byte[] Array { get; }
-=======
-    /// <summary>The backing bytes; for a dedicated buffer it may be longer than the frame.</summary>
-    internal byte[] Array
-    {
-        get => _array;
-        set => _array = value;
-    }
->>>>>>> thr
+    internal byte[] Array => _array;
 
     /// <summary>True for the shared 64 KiB slabs, false for a dedicated large-frame buffer.</summary>
     internal bool IsSlab => _isSlab;

@@ -23,13 +23,9 @@ internal sealed class FairQueue : IReceiveStrategy
 
     public void Detach(Peer peer) => peer.Detached = true;
 
-<<<<<<< HEAD
     public Peer? SolePeer => _peers.Count == 1 && !_peers[0].Detached ? _peers[0] : null;
 
-    public bool TryReceive(out Msg frame) => TryReceive(out frame, out _);
-=======
     public bool TryReceive(out Msg frame) => Take(out frame) is not null;
->>>>>>> thr
 
     /// <summary>As <see cref="TryReceive(out Msg)"/>, and says which peer the frame came from.</summary>
     internal bool TryReceive(out Msg frame, out Peer? from)
