@@ -60,6 +60,13 @@ internal static class SuiteRunner
         }
 
         rows.AddRange(implementations.Select(impl => new RowSpec(impl, "tcp", RowSpec.RoundTrip, 16)));
+        if (implementations.Contains("engine"))
+        {
+            // The same engine with socket completions inline (a process-wide .NET setting): what a
+            // latency-sensitive service can choose.
+            rows.Add(new RowSpec("engine-inline", "tcp", RowSpec.RoundTrip, 16));
+        }
+
         rows.AddRange(implementations.Where(i => i != "raw").Select(impl => new RowSpec(impl, "inproc", RowSpec.Throughput, 16)));
         rows.AddRange(implementations.Where(i => i != "raw").Select(impl => new RowSpec(impl, "inproc", RowSpec.RoundTrip, 16)));
         return rows;
