@@ -167,6 +167,7 @@ internal sealed partial class Session
         }
 
         bool giveBack = false;
+        bool endedBefore = peer.EndOfStream;
         try
         {
             if (_directViolation is not null || _connection.IsAborted)
@@ -178,8 +179,9 @@ internal sealed partial class Session
             while (true)
             {
                 PumpResult result = Pump(peer, peer.Inbound, untilDelivered: true, out _);
-                if (result is PumpResult.Delivered or PumpResult.Blocked)
+                if (result is PumpResult.Delivered or PumpResult.Blocked || (peer.EndOfStream && !endedBefore))
                 {
+                    // (A DRAINED decoded here ends the input: the caller must look at once.)
                     _idleSlices = 0;
                     return DirectRead.Delivered;
                 }

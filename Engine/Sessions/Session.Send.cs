@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
@@ -36,6 +37,8 @@ internal sealed partial class Session
         long messages = 0;
         bool subscriptionsAsCommands = _peerIs31 && _owner.Type is SocketType.Sub or SocketType.XSub;
         bool midMessage = false;
+        // Plain connections write large frames from the frames' own buffers (see SendFromFrame).
+        bool directSend = _connection.ReadsSocketDirectly;
         try
         {
             await SendGreetingMessagesAsync(output).ConfigureAwait(false);
@@ -68,9 +71,26 @@ internal sealed partial class Session
                     continue;
                 }
 
+                Msg large = default;
                 if (outbound is not null)
                 {
-                    bytes += EncodeBatch(output, outbound, ref frames, ref messages, ref midMessage, subscriptionsAsCommands, FlushThreshold - bytes);
+                    bytes += EncodeBatch(output, outbound, ref frames, ref messages, ref midMessage, subscriptionsAsCommands, FlushThreshold - bytes, directSend, ref large);
+                }
+
+                if (large._buffer is not null)
+                {
+                    // A large frame goes out from its own buffer: what was encoded before it first.
+                    if (bytes > 0)
+                    {
+                        FlushResult before = await output.FlushAsync().ConfigureAwait(false);
+                        if (before.IsCanceled || before.IsCompleted)
+                        {
+                            large.Dispose();
+                            break;
+                        }
+                    }
+
+                    bytes += SendFromFrame(output, ref large);
                 }
 
                 if (Volatile.Read(ref _pongPending) != 0)
@@ -149,10 +169,12 @@ internal sealed partial class Session
     /// A frame's bytes are copied into the writer here, so its buffer is given back at once (one
     /// atomic operation per run of frames sharing a slab): the loop only has to remember how many
     /// messages the unflushed bytes hold. The loop state lives in locals, not behind the refs.
+    /// With directSend, a frame of at least <see cref="DirectSendBytes"/> ends the batch unencoded
+    /// (in large): the caller sends it from its own buffer.
     /// </remarks>
     /// <returns>Bytes encoded.</returns>
     private static long EncodeBatch(
-        PipeWriter output, MessagePipe outbound, ref int frames, ref long messages, ref bool midMessage, bool subscriptionsAsCommands, long budget)
+        PipeWriter output, MessagePipe outbound, ref int frames, ref long messages, ref bool midMessage, bool subscriptionsAsCommands, long budget, bool directSend, ref Msg large)
     {
         int taken = frames;
         long whole = messages;
@@ -166,6 +188,15 @@ internal sealed partial class Session
             while (taken < MaxBatchFrames && bytes < budget && outbound.TryRead(out Msg frame))
             {
                 int length = frame._length;
+                if (directSend && length >= DirectSendBytes)
+                {
+                    more = frame._more;
+                    whole += more ? 0 : 1;
+                    taken++;
+                    large = frame;
+                    break;
+                }
+
                 bool convert = subscriptionsAsCommands && !more && !frame._more && IsSubscription(frame);
                 if (convert || length > SmallFrameBytes)
                 {
@@ -210,6 +241,60 @@ internal sealed partial class Session
         }
 
         return bytes;
+    }
+
+    /// <summary>
+    /// Frames at least this long are written from their own buffer (header and body gathered into
+    /// one system call) instead of being copied into the PipeWriter first: at this size the copy
+    /// costs more than the extra call, and the frame alone fills a write anyway.
+    /// </summary>
+    private const int DirectSendBytes = 32 * 1024;
+
+    private readonly byte[] _directHeader = new byte[FrameCodec.MaxHeaderSize];
+    private readonly ArraySegment<byte>[] _directPieces = new ArraySegment<byte>[2];
+
+    /// <summary>
+    /// Sends a large frame straight from its buffer with one non-blocking gathered send; what the
+    /// socket did not take now is copied into the PipeWriter, whose flush (next) waits for room.
+    /// Only for plain connections, whose socket is non-blocking and written by this loop alone.
+    /// </summary>
+    /// <returns>Bytes of the frame, header included.</returns>
+    private int SendFromFrame(PipeWriter output, ref Msg frame)
+    {
+        try
+        {
+            int length = frame._length;
+            int header = FrameCodec.HeaderSize(length);
+            FrameCodec.WriteHeader(_directHeader, frame._more, command: false, length);
+            _directPieces[0] = new ArraySegment<byte>(_directHeader, 0, header);
+            _directPieces[1] = new ArraySegment<byte>(frame._buffer!.Array, frame._offset, length);
+            int sent = _connection.Socket.Send(_directPieces, SocketFlags.None, out SocketError error);
+            if (error == SocketError.WouldBlock)
+            {
+                sent = 0;
+            }
+            else if (error != SocketError.Success)
+            {
+                throw new SocketException((int)error);
+            }
+
+            if (sent < header)
+            {
+                output.Write(_directHeader.AsSpan(sent, header - sent));
+                output.Write(frame.Span);
+            }
+            else if (sent < header + length)
+            {
+                output.Write(frame.Span[(sent - header)..]);
+            }
+
+            return header + length;
+        }
+        finally
+        {
+            _directPieces[1] = default;
+            frame.Dispose();
+        }
     }
 
     private const int SmallFrameBytes = 4096;
