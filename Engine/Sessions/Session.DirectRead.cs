@@ -40,15 +40,6 @@ internal enum DirectRead
 /// </remarks>
 internal sealed partial class Session
 {
-    private const int ReadFree = 0;
-    private const int ReadByLoop = 1;
-    private const int ReadByApplication = 2;
-    private const int ReadLeased = 3;
-    private const int ReadClosed = 4;
-
-    /// <summary>How long an unused lease lasts before the loop reads the socket again.</summary>
-    private const int LeaseTimeoutMs = 2;
-
     /// <summary>How long an application thread waits in the kernel before it looks at its socket's other duties.</summary>
     private const int PollSliceMs = 10;
 
@@ -58,16 +49,8 @@ internal sealed partial class Session
     /// <summary>Receives ask for at least this much room (the rest of a 64 KiB segment usually).</summary>
     private const int MinimumReadSize = 4096;
 
-    private int _readOwner;
-
-    /// <summary>Parks the receive loop (or the closing session) while an application thread holds the read token.</summary>
-    private readonly Waiter _readTokenWaiter = new(inlineContinuations: true);
-    private int _closeWaiting;
-    private long _leaseLeftTicks;
     private int _idleSlices;
     private long _undecodedBytes;
-    private Timer? _leaseTimer;
-    private int _leaseTimerRunning;
     private ProtocolViolationException? _directViolation;
 
     private enum PumpResult
@@ -124,9 +107,7 @@ internal sealed partial class Session
         }
         catch (ProtocolViolationException violation)
         {
-            inbound?.Flush();
-            Volatile.Write(ref _violation, violation.Message);
-            peer.SendLoopWaiter.Signal();
+            ReportViolation(peer, violation);
         }
         catch (Exception e) when (IsConnectionError(e))
         {
@@ -216,13 +197,10 @@ internal sealed partial class Session
         }
         catch (ProtocolViolationException violation)
         {
-            // What the receive loop does with one (see ReceiveLoopAsync): deliver what came before
-            // it, then the send loop says why we hang up and the session ends. The loop itself
-            // may be waiting for bytes that never come, so it cannot be left to notice.
-            peer.Inbound?.Flush();
+            // Reported here, as the loop would: the loop itself may be waiting for bytes that
+            // never come, so it cannot be left to notice.
             _directViolation = violation;
-            Volatile.Write(ref _violation, violation.Message);
-            peer.SendLoopWaiter.Signal();
+            ReportViolation(peer, violation);
             giveBack = true;
             return DirectRead.Unavailable;
         }
@@ -239,15 +217,6 @@ internal sealed partial class Session
             {
                 _readTokenWaiter.Wake();
             }
-        }
-    }
-
-    /// <summary>The application stops reading this socket itself (it is about to wait asynchronously).</summary>
-    internal void EndLease()
-    {
-        if (Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadLeased) == ReadLeased)
-        {
-            _readTokenWaiter.Wake();
         }
     }
 
@@ -373,114 +342,5 @@ internal sealed partial class Session
         input.AdvanceTo(consumed, blocked ? consumed : buffer.End);
         inbound?.Flush();
         return blocked;
-    }
-
-    private bool TryTakeRead(int owner) => Interlocked.CompareExchange(ref _readOwner, owner, ReadFree) == ReadFree;
-
-    private void ReleaseRead() => Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadByLoop);
-
-    /// <summary>The application holds the socket: park until it gives it back (or the lease runs out). False once closed.</summary>
-    private async ValueTask<bool> WaitForReadTokenAsync(Peer peer)
-    {
-        while (true)
-        {
-            _readTokenWaiter.Prepare();
-            if (TryTakeRead(ReadByLoop))
-            {
-                _readTokenWaiter.Cancel();
-                return true;
-            }
-
-            if (Volatile.Read(ref _readOwner) == ReadClosed || _connection.IsAborted)
-            {
-                _readTokenWaiter.Cancel();
-                return false;
-            }
-
-            await _readTokenWaiter.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>After both loops ended: waits until no application thread is inside a direct read, then bars new ones.</summary>
-    private async ValueTask CloseReadingAsync()
-    {
-        Interlocked.Exchange(ref _closeWaiting, 1);
-        Peer? peer = _peer;
-        while (true)
-        {
-            _readTokenWaiter.Prepare();
-            int state = Volatile.Read(ref _readOwner);
-            if (state != ReadByApplication && Interlocked.CompareExchange(ref _readOwner, ReadClosed, state) == state)
-            {
-                _readTokenWaiter.Cancel();
-                break;
-            }
-
-            await _readTokenWaiter.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-
-        Timer? timer = _leaseTimer;
-        if (timer is not null)
-        {
-            await timer.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private void StartLeaseTimer()
-    {
-        if (Interlocked.Exchange(ref _leaseTimerRunning, 1) != 0)
-        {
-            return;
-        }
-
-        Timer timer = _leaseTimer ??= new Timer(static state => ((Session)state!).OnLeaseTimer(), this, Timeout.Infinite, Timeout.Infinite);
-        try
-        {
-            timer.Change(LeaseTimeoutMs, LeaseTimeoutMs);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The session closed meanwhile; nothing left to watch.
-        }
-    }
-
-    /// <summary>Takes back a lease the application has not used for a while, so the loop reads again.</summary>
-    private void OnLeaseTimer()
-    {
-        int state = Volatile.Read(ref _readOwner);
-        if (state == ReadByApplication)
-        {
-            return;
-        }
-
-        if (state == ReadLeased)
-        {
-            if (Environment.TickCount64 - Volatile.Read(ref _leaseLeftTicks) < LeaseTimeoutMs
-                || Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadLeased) != ReadLeased)
-            {
-                return;
-            }
-
-            _readTokenWaiter.Wake();
-        }
-
-        // Nobody holds a lease: stop ticking. Then look again, in case the application took one
-        // between our look and the stop (both sides write before they read, so one of them sees it).
-        Volatile.Write(ref _leaseTimerRunning, 0);
-        try
-        {
-            _leaseTimer?.Change(Timeout.Infinite, Timeout.Infinite);
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
-
-        Interlocked.MemoryBarrier();
-        state = Volatile.Read(ref _readOwner);
-        if (state is ReadByApplication or ReadLeased)
-        {
-            StartLeaseTimer();
-        }
     }
 }
