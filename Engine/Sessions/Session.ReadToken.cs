@@ -17,7 +17,14 @@ internal sealed partial class Session
     private const int ReadClosed = 4;
 
     /// <summary>How long an unused lease lasts before the loop reads the socket again.</summary>
-    private const int LeaseTimeoutMs = 2;
+    private const int LeaseTimeoutMs = 10;
+
+    /// <summary>
+    /// How often a held lease is looked at. Every tick wakes .NET's timer thread and a pool worker
+    /// (which spins before it sleeps again): at 2 ms that was most of a ponger's spare CPU, so the
+    /// look is rare; an unused lease lasts 10-35 ms, while bytes wait in the kernel.
+    /// </summary>
+    private const int LeaseCheckMs = 25;
 
     private int _readOwner;
 
@@ -98,7 +105,7 @@ internal sealed partial class Session
         Timer timer = _leaseTimer ??= new Timer(static state => ((Session)state!).OnLeaseTimer(), this, Timeout.Infinite, Timeout.Infinite);
         try
         {
-            timer.Change(LeaseTimeoutMs, LeaseTimeoutMs);
+            timer.Change(LeaseCheckMs, LeaseCheckMs);
         }
         catch (ObjectDisposedException)
         {
