@@ -79,20 +79,31 @@ public class DrainTests
             }
         });
 
-        Task<DrainReport>? drain = null;
-        for (long id = 0; id < total; id++)
+        long id = 0;
+        for (; id < total / 3; id++)
         {
-            if (id == total / 3)
-            {
-                // Mid-stream, while the source keeps sending: the worker's input is drained...
-                drain = drained.Input.DrainAsync(TimeSpan.FromSeconds(20));
-            }
-
             Msg frame = Numbered(id);
             source.Send(ref frame);
         }
 
-        DrainReport inputReport = await drain!;
+        // Mid-stream, while the source keeps sending: the worker's input is drained...
+        Task<DrainReport> drain = drained.Input.DrainAsync(TimeSpan.FromSeconds(20));
+        for (; id < 2 * total / 3 && !drain.IsCompleted; id++)
+        {
+            Msg frame = Numbered(id);
+            source.Send(ref frame);
+        }
+
+        DrainReport inputReport = await drain;
+        // ...and once it is drained, the source's load balancer has taken it out of its rotation:
+        // everything sent from now on can only go to the other worker.
+        long sentBeforeTheDrainEnded = id;
+        for (; id < total; id++)
+        {
+            Msg frame = Numbered(id);
+            source.Send(ref frame);
+        }
+
         await drained.Loop;
         // ...its loop has handed everything on; now its output is flushed and closed.
         DrainReport outputReport = await drained.Output.DrainAsync(TimeSpan.FromSeconds(20));
@@ -107,7 +118,9 @@ public class DrainTests
         Assert.That(inputReport.Notes, Is.Empty, "both sides speak the drain protocol: no fallback");
         Assert.That(outputReport.UndeliveredCount, Is.Zero, outputReport.ToString());
         Assert.That(drained.Forwarded, Is.GreaterThan(0));
-        Assert.That(survivor.Forwarded, Is.GreaterThan(total / 2), "the source's load balancer moved to the other worker");
+        Assert.That(drained.Forwarded, Is.LessThanOrEqualTo(sentBeforeTheDrainEnded), "nothing sent after the drain reached the drained worker");
+        Assert.That(survivor.Forwarded, Is.GreaterThanOrEqualTo(total - sentBeforeTheDrainEnded), "the source's load balancer moved to the other worker");
+        Assert.That(drained.Forwarded + survivor.Forwarded, Is.EqualTo(total));
         TestContext.Out.WriteLine(inputReport);
         TestContext.Out.WriteLine(outputReport);
     }

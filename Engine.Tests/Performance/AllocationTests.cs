@@ -92,6 +92,76 @@ public class AllocationTests
     }
 
     /// <summary>
+    /// The round-trip half of the same promise: REQ -> REP -> REQ, where over tcp both sides read
+    /// their sockets on their own threads (direct reads) and REQ/REP send inline. The replier runs
+    /// on its own thread; every byte the process allocates counts.
+    /// </summary>
+    [TestCase("tcp")]
+    [TestCase("inproc")]
+    public void RoundTripsAllocateNothingInSteadyState(string transport)
+    {
+        const int WarmUp = 10_000;
+        const int PerWindow = 10_000;
+        string endpoint = transport == "tcp" ? "tcp://127.0.0.1:0" : $"inproc://allocation-rtt-{Guid.NewGuid():N}";
+        using var rep = new RepSocket(Patient());
+        string bound = rep.Bind(endpoint);
+        using var req = new ReqSocket(Patient());
+        req.Connect(bound);
+
+        int total = WarmUp + (Windows * PerWindow);
+        Exception? replierFailure = null;
+        var replier = new Thread(() =>
+        {
+            try
+            {
+                for (int i = 0; i < total; i++)
+                {
+                    Msg request = rep.Receive();
+                    rep.Send(ref request);
+                }
+            }
+            catch (Exception e)
+            {
+                replierFailure = e;
+            }
+        })
+        { IsBackground = true, Name = "allocation test replier" };
+        replier.Start();
+
+        RoundTrips(req, WarmUp);
+        var perRoundTrip = new List<double>();
+        for (int window = 0; window < Windows; window++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            RoundTrips(req, PerWindow);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            perRoundTrip.Add((double)allocated / PerWindow);
+            TestContext.Out.WriteLine($"{transport} round trips, window {window + 1}: {allocated} bytes for {PerWindow} = {perRoundTrip[^1]:0.000} B/round trip");
+        }
+
+        Assert.That(replier.Join(TimeSpan.FromSeconds(30)), Is.True, "the replier finished");
+        Assert.That(replierFailure, Is.Null, "the replier did not fail");
+        Assert.That(perRoundTrip.Min(), Is.LessThan(MaxBytesPerMessage), $"bytes allocated per round trip in the quietest of {Windows} windows ({string.Join(", ", perRoundTrip.Select(b => b.ToString("0.000")))})");
+    }
+
+    private static void RoundTrips(ReqSocket req, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            Msg request = Msg.Allocate(16);
+            request.WritableSpan[0] = (byte)i;
+            req.Send(ref request);
+            Msg reply = req.Receive();
+            if (reply.Length != 16 || reply.Span[0] != (byte)i)
+            {
+                Assert.Fail($"round trip {i}: a reply of {reply.Length} bytes starting {(reply.Length > 0 ? reply.Span[0] : -1)}");
+            }
+
+            reply.Dispose();
+        }
+    }
+
+    /// <summary>
     /// True when the sender can go no further: over tcp the send pipe and the receive pipe are at
     /// their HWMs; over inproc the one pipe between the sockets is at both HWMs added (as in libzmq).
     /// </summary>
