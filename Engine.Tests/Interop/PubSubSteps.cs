@@ -15,6 +15,29 @@ internal static class PubSubSteps
     private const int MaxMessagesPerWait = 10_000;
 
     /// <summary>
+    /// With "weather." and "ctl." subscribed: publishes topics that match, nearly match and do not
+    /// match (single and multipart, one with an empty middle frame) and checks that exactly the
+    /// matching ones arrive, byte for byte, up to the "ctl.end" marker.
+    /// </summary>
+    internal static void OnlyWeatherAndControlArrive(IPatternSocket pub, IPatternSocket sub, byte[] body)
+    {
+        pub.Send("sports.score 1-0");
+        pub.Send("weather.paris 12C");
+        pub.Send("weatherman");
+        pub.Send("weather".Bytes(), body);
+        pub.Send("weather.oslo".Bytes(), Array.Empty<byte>(), body);
+        pub.Send("ctl.end");
+
+        List<List<byte[]>> received = ReceiveUntil(sub, "ctl.end");
+        Assert.That(received.Select(m => m.Describe()), Is.EqualTo(new[]
+        {
+            new List<byte[]> { "weather.paris 12C".Bytes() }.Describe(),
+            new List<byte[]> { "weather.oslo".Bytes(), Array.Empty<byte>(), body }.Describe(),
+        }));
+        Assert.That(received[1][2], Is.EqualTo(body), "multipart body byte-exact");
+    }
+
+    /// <summary>
     /// Subscriptions travel on their own and a publisher drops what nobody has asked for yet (the
     /// "slow joiner"): publishes <paramref name="controlTopic"/> probes until one arrives, then one
     /// sync marker, and returns once the subscriber has read up to it, so the stream is quiet.

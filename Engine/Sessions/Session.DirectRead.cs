@@ -50,7 +50,6 @@ internal sealed partial class Session
     private const int MinimumReadSize = 4096;
 
     private int _idleSlices;
-    private long _undecodedBytes;
     private ProtocolViolationException? _directViolation;
 
     private enum PumpResult
@@ -86,8 +85,7 @@ internal sealed partial class Session
                 switch (result)
                 {
                     case PumpResult.EndOfStream:
-                        bool truncated = _undecodedBytes > 0 || _partial._buffer is not null || _messageFrames > 0;
-                        _connection.Abort(ShutdownReason.ReceiveEndOfStream, truncated ? "truncated frame at end of stream" : null);
+                        AbortAtEndOfStream();
                         return;
                     case PumpResult.Failed:
                         _connection.Abort(ShutdownReason.ReceiveSocketError, error.ToString());
@@ -243,33 +241,11 @@ internal sealed partial class Session
         Socket socket = _connection.Socket;
         while (true)
         {
-            if (_partial._buffer is not null && _undecodedBytes == 0)
-            {
-                // The rest of a frame bigger than what was buffered: straight into its own
-                // buffer, no copy through the receive pipe.
-                Span<byte> rest = _partial.WritableSpan[_partialFilled..];
-                int got = socket.Receive(rest, SocketFlags.None, out error);
-                if (error != SocketError.Success)
-                {
-                    return error == SocketError.WouldBlock ? Settled(before) : PumpResult.Failed;
-                }
-
-                if (got == 0)
-                {
-                    return PumpResult.EndOfStream;
-                }
-
-                FillPartial(peer, inbound, got);
-                if ((untilDelivered && _messagesReceived > before) || got < rest.Length)
-                {
-                    return Settled(before);
-                }
-
-                continue;
-            }
-
-            Memory<byte> memory = writer.GetMemory(MinimumReadSize);
-            int received = socket.Receive(memory.Span, SocketFlags.None, out error);
+            // The rest of a frame bigger than what was buffered goes straight into its own buffer
+            // (no copy through the receive pipe); everything else into the pipe's segment.
+            bool intoFrame = _partial._buffer is not null && _undecodedBytes == 0;
+            Span<byte> target = intoFrame ? _partial.WritableSpan[_partialFilled..] : writer.GetSpan(MinimumReadSize);
+            int received = socket.Receive(target, SocketFlags.None, out error);
             if (error != SocketError.Success)
             {
                 return error == SocketError.WouldBlock ? Settled(before) : PumpResult.Failed;
@@ -280,15 +256,22 @@ internal sealed partial class Session
                 return PumpResult.EndOfStream;
             }
 
-            writer.Advance(received);
-            // No pause threshold: completes at once, nothing allocated.
-            writer.FlushAsync().GetAwaiter().GetResult();
-            if (DecodeReceived(peer, inbound))
+            if (intoFrame)
             {
-                return PumpResult.Blocked;
+                FillPartial(peer, inbound, received);
+            }
+            else
+            {
+                writer.Advance(received);
+                // No pause threshold: completes at once, nothing allocated.
+                writer.FlushAsync().GetAwaiter().GetResult();
+                if (DecodeReceived(peer, inbound))
+                {
+                    return PumpResult.Blocked;
+                }
             }
 
-            if ((untilDelivered && _messagesReceived > before) || received < memory.Length)
+            if ((untilDelivered && _messagesReceived > before) || received < target.Length)
             {
                 // A short read means the socket is (nearly) empty: let readiness say when to read again.
                 return Settled(before);
@@ -299,9 +282,7 @@ internal sealed partial class Session
     /// <summary>Counts <paramref name="got"/> bytes received into the partial frame; delivers it once complete.</summary>
     private void FillPartial(Peer peer, MessagePipe? inbound, int got)
     {
-        long now = Environment.TickCount64;
-        Volatile.Write(ref _lastReceivedTicks, now);
-        Volatile.Write(ref peer.LastReceivedTicks, now);
+        MarkReceived(peer);
         EngineMetrics.BytesReceived.Add(got);
         _partialFilled += got;
         if (_partialFilled < _partial._length)
@@ -323,24 +304,7 @@ internal sealed partial class Session
     private bool DecodeReceived(Peer peer, MessagePipe? inbound)
     {
         PipeReader input = _connection.Input;
-        if (!input.TryRead(out ReadResult read))
-        {
-            // Nothing new since the last look (what is left there is part of a frame).
-            return false;
-        }
-
-        ReadOnlySequence<byte> buffer = read.Buffer;
-        long now = Environment.TickCount64;
-        Volatile.Write(ref _lastReceivedTicks, now);
-        Volatile.Write(ref peer.LastReceivedTicks, now);
-        long received = _messagesReceived;
-        SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
-        long used = buffer.Slice(0, consumed).Length;
-        _undecodedBytes = buffer.Length - used;
-        EngineMetrics.BytesReceived.Add(used);
-        EngineMetrics.MessagesReceived.Add(_messagesReceived - received);
-        input.AdvanceTo(consumed, blocked ? consumed : buffer.End);
-        inbound?.Flush();
-        return blocked;
+        // False: nothing new since the last look (what is left there is part of a frame).
+        return input.TryRead(out ReadResult read) && DecodeRead(input, read.Buffer, peer, inbound);
     }
 }

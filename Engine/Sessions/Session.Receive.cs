@@ -33,6 +33,8 @@ internal sealed partial class Session
     // message that is not complete yet (never visible to the application until its last frame).
     private Msg _partial;
     private int _partialFilled;
+    // Bytes of the last read that decoding left for later (part of a frame, or held back at the HWM).
+    private long _undecodedBytes;
     private bool _partialMore;
     private Msg[] _staged = new Msg[8];
     private int _stagedCount;
@@ -62,16 +64,7 @@ internal sealed partial class Session
                     return;
                 }
 
-                ReadOnlySequence<byte> buffer = read.Buffer;
-                long now = Environment.TickCount64;
-                Volatile.Write(ref _lastReceivedTicks, now);
-                Volatile.Write(ref peer.LastReceivedTicks, now);
-                long received = _messagesReceived;
-                SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
-                EngineMetrics.BytesReceived.Add(buffer.Slice(0, consumed).Length);
-                EngineMetrics.MessagesReceived.Add(_messagesReceived - received);
-                input.AdvanceTo(consumed, blocked ? consumed : buffer.End);
-                inbound?.Flush();
+                bool blocked = DecodeRead(input, read.Buffer, peer, inbound);
 
                 if (blocked)
                 {
@@ -81,8 +74,7 @@ internal sealed partial class Session
 
                 if (read.IsCompleted)
                 {
-                    bool truncated = !buffer.Slice(consumed).IsEmpty || _partial._buffer is not null || _messageFrames > 0;
-                    _connection.Abort(ShutdownReason.ReceiveEndOfStream, truncated ? "truncated frame at end of stream" : null);
+                    AbortAtEndOfStream();
                     return;
                 }
             }
@@ -95,6 +87,40 @@ internal sealed partial class Session
         {
             _connection.Abort(ShutdownReason.ReceiveSocketError, e.Message);
         }
+    }
+
+    /// <summary>
+    /// Decodes one read's bytes into the inbound pipe and gives back what was consumed: the step
+    /// both kinds of reader share (the receive loop over a PipeReader, and whoever holds the read
+    /// token of a connection that reads its socket itself). True when it stopped at the HWM.
+    /// </summary>
+    private bool DecodeRead(PipeReader input, in ReadOnlySequence<byte> buffer, Peer peer, MessagePipe? inbound)
+    {
+        MarkReceived(peer);
+        long received = _messagesReceived;
+        SequencePosition consumed = Decode(buffer, inbound, out bool blocked);
+        long used = buffer.Slice(0, consumed).Length;
+        _undecodedBytes = buffer.Length - used;
+        EngineMetrics.BytesReceived.Add(used);
+        EngineMetrics.MessagesReceived.Add(_messagesReceived - received);
+        input.AdvanceTo(consumed, blocked ? consumed : buffer.End);
+        inbound?.Flush();
+        return blocked;
+    }
+
+    /// <summary>The peer closed its end: say whether it did so in the middle of a frame or message.</summary>
+    private void AbortAtEndOfStream()
+    {
+        bool truncated = _undecodedBytes > 0 || _partial._buffer is not null || _messageFrames > 0;
+        _connection.Abort(ShutdownReason.ReceiveEndOfStream, truncated ? "truncated frame at end of stream" : null);
+    }
+
+    /// <summary>Anything from the peer proves it alive (heartbeats, a drain's quiet period).</summary>
+    private void MarkReceived(Peer peer)
+    {
+        long now = Environment.TickCount64;
+        Volatile.Write(ref _lastReceivedTicks, now);
+        Volatile.Write(ref peer.LastReceivedTicks, now);
     }
 
     /// <summary>

@@ -79,33 +79,20 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     private int _connectedCount;
 
     /// <summary>Whole messages received from peers and not yet read by the application (approximate while traffic flows).</summary>
-    internal long InboundQueued
-    {
-        get
-        {
-            long total = 0;
-            foreach (Peer peer in _peers.Keys)
-            {
-                total += peer.Inbound?.QueuedMessages ?? 0;
-            }
-
-            return total;
-        }
-    }
+    internal long InboundQueued => Queued(inbound: true);
 
     /// <summary>Whole messages sent by the application and not yet taken by a connection (approximate while traffic flows).</summary>
-    internal long OutboundQueued
-    {
-        get
-        {
-            long total = 0;
-            foreach (Peer peer in _peers.Keys)
-            {
-                total += peer.Outbound?.QueuedMessages ?? 0;
-            }
+    internal long OutboundQueued => Queued(inbound: false);
 
-            return total;
+    private long Queued(bool inbound)
+    {
+        long total = 0;
+        foreach (Peer peer in _peers.Keys)
+        {
+            total += (inbound ? peer.Inbound : peer.Outbound)?.QueuedMessages ?? 0;
         }
+
+        return total;
     }
 
     internal void OnPeerConnected()
