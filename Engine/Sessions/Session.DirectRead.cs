@@ -46,9 +46,6 @@ internal sealed partial class Session
     /// <summary>Idle slices after which a waiting application thread gives the socket back and sleeps the usual way.</summary>
     private const int MaxIdleSlices = 20;
 
-    /// <summary>Receives ask for at least this much room (the rest of a 64 KiB segment usually).</summary>
-    private const int MinimumReadSize = 4096;
-
     private int _idleSlices;
     private ProtocolViolationException? _directViolation;
 
@@ -65,7 +62,6 @@ internal sealed partial class Session
     private async Task ReceiveDirectLoopAsync(Peer peer)
     {
         MessagePipe? inbound = peer.Inbound;
-        Socket socket = _connection.Socket;
         try
         {
             while (!_connection.IsAborted)
@@ -96,9 +92,10 @@ internal sealed partial class Session
                         break;
                     default:
                         ReleaseRead();
-                        // A zero-byte receive consumes nothing: it completes when the socket is
-                        // readable, and whoever holds the token then reads.
-                        await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                        // Whoever holds the token when the socket is readable reads it. Meanwhile
+                        // nothing watches it (one-shot interest): a thread that takes the token and
+                        // waits in poll() itself gets each message without waking anybody else.
+                        await _connection.WaitReadableAsync().ConfigureAwait(false);
                         break;
                 }
             }
@@ -244,7 +241,7 @@ internal sealed partial class Session
             // The rest of a frame bigger than what was buffered goes straight into its own buffer
             // (no copy through the receive pipe); everything else into the pipe's segment.
             bool intoFrame = _partial._buffer is not null && _undecodedBytes == 0;
-            Span<byte> target = intoFrame ? _partial.WritableSpan[_partialFilled..] : writer.GetSpan(MinimumReadSize);
+            Span<byte> target = intoFrame ? _partial.WritableSpan[_partialFilled..] : writer.GetSpan(Transport.SocketPipeReader.MinimumReadSize);
             int received = socket.Receive(target, SocketFlags.None, out error);
             if (error != SocketError.Success)
             {

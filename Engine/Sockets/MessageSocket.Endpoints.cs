@@ -64,6 +64,12 @@ public abstract partial class MessageSocket
     /// </summary>
     internal Func<System.Net.EndPoint, Socket>? ConnectSocketFactory { get; set; }
 
+    /// <summary>
+    /// False: this socket's connections wait through .NET's socket engine instead of the engine's
+    /// reactor (what non-Linux systems always do; tests use it to keep that path honest).
+    /// </summary>
+    internal bool UseReactor { get; set; } = true;
+
     /// <summary>The endpoint most recently bound, as bound (libzmq's ZMQ_LAST_ENDPOINT).</summary>
     public string? LastEndpoint { get; private set; }
 

@@ -9,87 +9,75 @@ namespace Engine.Transport;
 /// One connected stream socket (tcp or ipc) seen as a pair of System.IO.Pipelines ends.
 /// </summary>
 /// <remarks>
-/// The reader and writer run inline on the session's own loops (<see cref="PipeReader.Create(Stream, StreamPipeReaderOptions?)"/>
-/// and <see cref="PipeWriter.Create(Stream, StreamPipeWriterOptions?)"/>): no extra thread hand-off
-/// between the socket and the codec. Segments are 64 KiB, so one flush of many small messages is
-/// one system call. Close is two-phase: <see cref="Abort"/> (idempotent, never blocks, first reason
-/// wins) and then <see cref="DisposeAsync"/>.
+/// The socket is non-blocking and every read and write is a plain system call made by the thread
+/// that reads or flushes (<see cref="SocketPipeReader"/>, <see cref="SocketPipeWriter"/>): no extra
+/// thread between the socket and the codec. Only waiting for the socket goes through
+/// <see cref="SocketReadiness"/> (the engine's reactor on Linux). Segments are 64 KiB, so one flush of
+/// many small messages is one system call. Close is two-phase: <see cref="Abort"/> (idempotent,
+/// never blocks, first reason wins) and then <see cref="DisposeAsync"/>.
 /// </remarks>
 internal sealed class StreamConnection : IAsyncDisposable
 {
     internal const int SegmentSize = 64 * 1024;
 
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly SocketReadiness _readiness;
     private int _reason;
     private string? _detail;
 
-    internal StreamConnection(Socket socket, string remoteAddress)
+    /// <param name="socket">Connected; made non-blocking here.</param>
+    /// <param name="remoteAddress">For monitor events and logs.</param>
+    /// <param name="readiness">How the socket is waited for; null: chosen here (an accepted socket).</param>
+    /// <param name="useReactor">When chosen here: through the engine's reactor if the system has one.</param>
+    internal StreamConnection(Socket socket, string remoteAddress, SocketReadiness? readiness = null, bool useReactor = true)
     {
         _socket = socket;
         RemoteAddress = remoteAddress;
-        _stream = new NetworkStream(socket, ownsSocket: false);
-        // Segments come from our frame pool so that received frames can share them (zero-copy).
-        Input = _wireInput = PipeReader.Create(_stream, new StreamPipeReaderOptions(pool: Buffers.SlabMemoryPool.Instance, bufferSize: SegmentSize, minimumReadSize: 4096, leaveOpen: true));
-        // Write segments from the same pool: ArrayPool.Shared caches per thread, and send loops hop
-        // between pool threads, so large messages kept missing its caches and allocating.
-        Output = _wireOutput = PipeWriter.Create(_stream, new StreamPipeWriterOptions(pool: Buffers.SlabMemoryPool.Instance, minimumBufferSize: SegmentSize, leaveOpen: true));
+        // Non-blocking: reads and writes return WouldBlock instead of parking the caller.
+        socket.Blocking = false;
+        _readiness = readiness ?? SocketReadiness.For(socket, useReactor);
+        Input = _wireInput = new SocketPipeReader(socket, _readiness);
+        Output = _wireOutput = new SocketPipeWriter(socket, _readiness);
     }
 
-    private readonly PipeReader _wireInput;
-    private readonly PipeWriter _wireOutput;
+    private readonly SocketPipeReader _wireInput;
+    private readonly SocketPipeWriter _wireOutput;
     private Task _filtering = Task.CompletedTask;
-    private Pipe? _received;
+    private int _readsDirectly;
 
     /// <summary>The connected socket, for the session's own reads (see <see cref="ReadSocketDirectly"/>).</summary>
     internal Socket Socket => _socket;
 
     /// <summary>True once the session reads the socket itself into <see cref="ReceivedWriter"/>.</summary>
-    internal bool ReadsSocketDirectly => Volatile.Read(ref _received) is not null;
+    internal bool ReadsSocketDirectly => Volatile.Read(ref _readsDirectly) != 0;
 
     /// <summary>Where the session's own socket reads go; <see cref="Input"/> reads them back.</summary>
-    internal PipeWriter ReceivedWriter => _received!.Writer;
+    internal PipeWriter ReceivedWriter => _wireInput.ReceivedWriter;
+
+    /// <summary>Completes when the socket may have something to read (see <see cref="SocketReadiness.WaitReadableAsync"/>).</summary>
+    internal ValueTask WaitReadableAsync() => _readiness.WaitReadableAsync(CancellationToken.None);
 
     /// <summary>
-    /// From now on the session reads the socket itself, with non-blocking receives, into a pipe of
-    /// pooled segments that <see cref="Input"/> then reads. Whoever holds the session's read token
-    /// can do that: its receive loop, or an application thread blocked in a receive, which then
-    /// waits in the kernel on the socket like a plain blocking socket does (no thread hand-off).
-    /// Called once, after a plain (not encrypted) handshake: bytes the handshake reader buffered
-    /// after READY are moved over first.
+    /// From now on the session reads the socket itself, with non-blocking receives, into the pipe
+    /// that <see cref="Input"/> reads. Whoever holds the session's read token can do that: its
+    /// receive loop, or an application thread blocked in a receive, which then waits in the kernel
+    /// on the socket like a plain blocking socket does (no thread hand-off). Called once, after a
+    /// plain (not encrypted) handshake.
     /// </summary>
-    /// <returns>The bytes moved over from the handshake's reader.</returns>
+    /// <returns>The bytes the handshake received after READY (not yet decoded).</returns>
     internal long ReadSocketDirectly()
     {
-        long moved = 0;
-        var pipe = new Pipe(new PipeOptions(
-            pool: Buffers.SlabMemoryPool.Instance,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: 0,
-            resumeWriterThreshold: 0,
-            minimumSegmentSize: SegmentSize,
-            useSynchronizationContext: false));
+        long buffered = 0;
         if (_wireInput.TryRead(out ReadResult rest))
         {
-            foreach (ReadOnlyMemory<byte> piece in rest.Buffer)
-            {
-                pipe.Writer.Write(piece.Span);
-            }
-
-            moved = rest.Buffer.Length;
-            _wireInput.AdvanceTo(rest.Buffer.End);
+            buffered = rest.Buffer.Length;
+            // Nothing consumed and nothing examined: the decoder's first look sees all of it.
+            _wireInput.AdvanceTo(rest.Buffer.Start);
         }
 
-        // Never blocks: no pause threshold.
-        pipe.Writer.FlushAsync().GetAwaiter().GetResult();
-        // Blocking = false makes Socket.Receive return WouldBlock instead of parking the caller;
-        // the PipeWriter's sends are asynchronous operations, which this flag does not affect.
-        _socket.Blocking = false;
-        Input = pipe.Reader;
-        // Last: an application thread that sees the pipe sees everything set up before it.
-        Volatile.Write(ref _received, pipe);
-        return moved;
+        // Last: an application thread that sees this sees everything set up before it.
+        Volatile.Write(ref _readsDirectly, 1);
+        return buffered;
     }
 
     /// <summary>What the session reads: the socket's bytes, or after <see cref="Encrypt"/> the opened frames.</summary>
@@ -114,7 +102,7 @@ internal sealed class StreamConnection : IAsyncDisposable
     internal string RemoteAddress { get; }
 
     /// <summary>True once <see cref="Encrypt"/> put CURVE between the session and the socket.</summary>
-    internal bool IsEncrypted => !ReferenceEquals(Input, _wireInput) && _received is null;
+    internal bool IsEncrypted => !ReferenceEquals(Input, _wireInput);
 
     internal ShutdownReason Reason => (ShutdownReason)Volatile.Read(ref _reason);
 
@@ -209,25 +197,9 @@ internal sealed class StreamConnection : IAsyncDisposable
         }
 
         await Input.CompleteAsync().ConfigureAwait(false);
-        if (_received is not null)
-        {
-            await _received.Writer.CompleteAsync().ConfigureAwait(false);
-            await _wireInput.CompleteAsync().ConfigureAwait(false);
-        }
-
-        try
-        {
-            await Output.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (IOException)
-        {
-            // Completing flushes what is left; the peer is gone, so that may fail.
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        await Output.CompleteAsync().ConfigureAwait(false);
+        // Before the socket closes: its reactor entries are removed through its descriptor.
+        _readiness.Dispose();
         _socket.Dispose();
     }
 }

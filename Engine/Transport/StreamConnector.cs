@@ -50,9 +50,9 @@ internal sealed class StreamConnector
             string? failure = null;
             try
             {
-                Socket socket = await ConnectOnceAsync(options).ConfigureAwait(false);
+                (Socket socket, SocketReadiness readiness) = await ConnectOnceAsync(options).ConfigureAwait(false);
                 _owner.Monitor.Raise(MonitorEventKind.Connected, address);
-                var session = new Session(_owner, new StreamConnection(socket, address), Peer);
+                var session = new Session(_owner, new StreamConnection(socket, address, readiness), Peer);
                 _current = session;
                 if (_stop.IsCancellationRequested)
                 {
@@ -107,17 +107,20 @@ internal sealed class StreamConnector
         }
     }
 
-    private async Task<Socket> ConnectOnceAsync(SocketOptions options)
+    private async Task<(Socket Socket, SocketReadiness Readiness)> ConnectOnceAsync(SocketOptions options)
     {
         EndPoint target = await ResolveAsync().ConfigureAwait(false);
         var socket = _owner.ConnectSocketFactory?.Invoke(target) ?? (target is UnixDomainSocketEndPoint
             ? new Socket(AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, ProtocolType.Unspecified)
             : new Socket(target.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp));
+        SocketReadiness? readiness = null;
         try
         {
+            socket.Blocking = false;
+            readiness = SocketReadiness.For(socket, _owner.UseReactor);
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             attempt.CancelAfter(options.ConnectTimeout);
-            await socket.ConnectAsync(target, attempt.Token).ConfigureAwait(false);
+            await readiness.ConnectAsync(target, attempt.Token).ConfigureAwait(false);
             if (socket.LocalEndPoint is IPEndPoint local && socket.RemoteEndPoint is IPEndPoint remote && local.Equals(remote))
             {
                 // TCP simultaneous open with ourselves: connecting to a dead port in the ephemeral
@@ -127,10 +130,11 @@ internal sealed class StreamConnector
             }
 
             StreamConnection.Configure(socket, options);
-            return socket;
+            return (socket, readiness);
         }
         catch
         {
+            readiness?.Dispose();
             socket.Dispose();
             throw;
         }

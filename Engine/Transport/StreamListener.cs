@@ -159,7 +159,7 @@ internal sealed class StreamListener
             StreamConnection.Configure(accepted, _owner.Options);
             _owner.Monitor.Raise(MonitorEventKind.Accepted, remote);
             Interlocked.Increment(ref _activeSessions);
-            _ = RunSessionAsync(new Session(_owner, new StreamConnection(accepted, remote), persistentPeer: null));
+            _ = RunSessionAsync(new Session(_owner, new StreamConnection(accepted, remote, useReactor: _owner.UseReactor), persistentPeer: null));
         }
     }
 

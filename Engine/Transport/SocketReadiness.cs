@@ -1,0 +1,212 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Engine.Transport;
+
+/// <summary>
+/// How a connection waits for its non-blocking socket: to become readable, to take more bytes, to
+/// finish connecting. All reads and writes themselves are non-blocking system calls made by the
+/// connection's loops (or an application thread, see Session.DirectRead.cs); only the waiting
+/// differs: the engine's own <see cref="Reactor"/> on Linux, .NET's socket engine elsewhere.
+/// </summary>
+internal abstract class SocketReadiness : IDisposable
+{
+    internal static SocketReadiness For(Socket socket, bool useReactor) =>
+        useReactor && Reactor.IsEnabled ? new ReactorReadiness(socket, Reactor.Shared) : new DotNetReadiness(socket);
+
+    /// <summary>Completes when the socket may have bytes (or an end, or an error) to read. Never throws.</summary>
+    internal abstract ValueTask WaitReadableAsync(CancellationToken cancellationToken);
+
+    /// <summary>Sends some of <paramref name="bytes"/> once the socket has room; returns how many (at least one).</summary>
+    internal abstract ValueTask<int> SendWhenWritableAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken);
+
+    /// <summary>Connects the (not yet connected) socket.</summary>
+    internal abstract ValueTask ConnectAsync(EndPoint target, CancellationToken cancellationToken);
+
+    /// <summary>Wakes a pending read wait, so that its loop looks at its state again (a cancelled read).</summary>
+    internal abstract void InterruptRead();
+
+    /// <summary>Wakes a pending write wait (a cancelled flush).</summary>
+    internal abstract void InterruptWrite();
+
+    public abstract void Dispose();
+
+    /// <summary>One non-blocking send; 0 when the socket has no room. Other errors throw.</summary>
+    internal static int TrySend(Socket socket, ReadOnlySpan<byte> bytes)
+    {
+        int sent = socket.Send(bytes, SocketFlags.None, out SocketError error);
+        return error switch
+        {
+            SocketError.Success => sent,
+            SocketError.WouldBlock => 0,
+            _ => throw new SocketException((int)error),
+        };
+    }
+}
+
+/// <summary>Waiting through the engine's <see cref="Reactor"/> (Linux).</summary>
+/// <remarks>
+/// Reads and writes are waited for by different loops, possibly at the same time, and each epoll
+/// entry has one one-shot mask. So the write side watches a duplicate descriptor of the same socket,
+/// which has an entry of its own: the two directions never have to agree on a shared mask.
+/// </remarks>
+internal sealed class ReactorReadiness : SocketReadiness
+{
+    private readonly Socket _socket;
+    private readonly Reactor _reactor;
+    private readonly ReadinessSignal _readable = new();
+    private readonly ReadinessSignal _writable = new();
+    private readonly int _readFd;
+    private readonly int _writeFd;
+    private bool _readAdded;
+    private bool _writeAdded;
+    private int _disposed;
+
+    internal ReactorReadiness(Socket socket, Reactor reactor)
+    {
+        _socket = socket;
+        _reactor = reactor;
+        _readFd = (int)socket.SafeHandle.DangerousGetHandle();
+        _writeFd = Epoll.Duplicate(_readFd);
+        if (_writeFd < 0)
+        {
+            throw new SocketException((int)SocketError.TooManyOpenSockets);
+        }
+
+        reactor.Register(_readable);
+        reactor.Register(_writable);
+    }
+
+    internal override ValueTask WaitReadableAsync(CancellationToken cancellationToken)
+    {
+        ValueTask wait = _readable.Begin(cancellationToken);
+        if (Volatile.Read(ref _disposed) != 0 || !_reactor.Arm(_readFd, Epoll.In | Epoll.RdHup, _readable, ref _readAdded))
+        {
+            _readable.Fire();
+        }
+
+        return wait;
+    }
+
+    internal override async ValueTask<int> SendWhenWritableAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await WaitWritableAsync(cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            int sent = TrySend(socket, bytes.Span);
+            if (sent > 0)
+            {
+                return sent;
+            }
+
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                throw new ObjectDisposedException(nameof(Socket));
+            }
+        }
+    }
+
+    internal override async ValueTask ConnectAsync(EndPoint target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            _socket.Connect(target);
+            return;
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress or SocketError.AlreadyInProgress)
+        {
+            // Under way: the socket becomes writable when it is connected or has failed.
+        }
+
+        while (true)
+        {
+            await WaitWritableAsync(cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            int error = (int)_socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+            if (error != 0)
+            {
+                throw new SocketException(error);
+            }
+
+            // Connected once writable with no error; a wake-up before that (spurious) waits again.
+            if (_socket.Poll(0, SelectMode.SelectWrite))
+            {
+                return;
+            }
+        }
+    }
+
+    private ValueTask WaitWritableAsync(CancellationToken cancellationToken)
+    {
+        ValueTask wait = _writable.Begin(cancellationToken);
+        if (Volatile.Read(ref _disposed) != 0 || !_reactor.Arm(_writeFd, Epoll.Out, _writable, ref _writeAdded))
+        {
+            _writable.Fire();
+        }
+
+        return wait;
+    }
+
+    internal override void InterruptRead() => _readable.Fire();
+
+    internal override void InterruptWrite() => _writable.Fire();
+
+    public override void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // Entries first, while both descriptors still name the socket; then nothing can fire for
+        // these signals again (and a late event finds their slots empty).
+        _reactor.Remove(_readFd);
+        _reactor.Remove(_writeFd);
+        _reactor.Unregister(_readable);
+        _reactor.Unregister(_writable);
+        Epoll.Close(_writeFd);
+        _readable.Fire();
+        _writable.Fire();
+    }
+}
+
+/// <summary>Waiting through .NET's socket engine: where there is no <see cref="Reactor"/>.</summary>
+internal sealed class DotNetReadiness : SocketReadiness
+{
+    private readonly Socket _socket;
+
+    internal DotNetReadiness(Socket socket) => _socket = socket;
+
+    internal override async ValueTask WaitReadableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // A zero-byte receive consumes nothing: it completes when there is something to read.
+            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The caller's next read or check reports it.
+        }
+    }
+
+    internal override async ValueTask<int> SendWhenWritableAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+        await socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+
+    internal override ValueTask ConnectAsync(EndPoint target, CancellationToken cancellationToken) =>
+        _socket.ConnectAsync(target, cancellationToken);
+
+    // A pending zero-byte receive ends when the connection is shut down, which every abort does.
+    internal override void InterruptRead()
+    {
+    }
+
+    internal override void InterruptWrite()
+    {
+    }
+
+    public override void Dispose()
+    {
+    }
+}
