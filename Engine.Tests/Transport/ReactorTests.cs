@@ -101,6 +101,61 @@ public class ReactorTests
     }
 
     [Test]
+    public void ABacklogOfLargeMultipartMessagesArrivesFrameByFrame([Values] bool useReactor)
+    {
+        // Frames with buffers of their own leave gathered, many per system call, straight from their
+        // buffers. A receiver that is not reading yet (its queue holds 5 messages) makes the socket
+        // fill up, so sends stop part way through a run and the rest has to follow from a copy;
+        // frame boundaries and MORE flags must come through all of that unchanged.
+        using var pull = new PullSocket(new SocketOptions { ReceiveTimeout = Deadline.Default, ReceiveHighWatermark = 5 }) { UseReactor = useReactor };
+        string endpoint = pull.Bind("tcp://127.0.0.1:0");
+        using var push = new PushSocket(new SocketOptions { SendTimeout = Deadline.Default }) { UseReactor = useReactor };
+        push.Connect(endpoint);
+        using (Msg hello = Exchange(push, pull))
+        {
+        }
+
+        const int Messages = 300;
+        int[] frameSizes = [5000, 2049, 70_000, 16, 9000];
+        for (int m = 0; m < Messages; m++)
+        {
+            for (int f = 0; f < frameSizes.Length; f++)
+            {
+                push.Send(Frame(m, f, frameSizes[f]), more: f < frameSizes.Length - 1);
+            }
+        }
+
+        // Over 30 MB queued: far more than loopback's socket buffers hold.
+        Deadline.WaitUntil(() => push.OutboundQueued > 0, "the sender has a backlog");
+        for (int m = 0; m < Messages; m++)
+        {
+            for (int f = 0; f < frameSizes.Length; f++)
+            {
+                using Msg frame = pull.Receive();
+                Assert.That(frame.More, Is.EqualTo(f < frameSizes.Length - 1), $"MORE of frame {f} of message {m}");
+                Assert.That(frame.Span.SequenceEqual(Frame(m, f, frameSizes[f])), Is.True, $"frame {f} of message {m}");
+            }
+        }
+    }
+
+    private static Msg Exchange(PushSocket push, PullSocket pull)
+    {
+        push.Send([42]);
+        return pull.Receive();
+    }
+
+    private static byte[] Frame(int message, int frame, int size)
+    {
+        byte[] bytes = new byte[size];
+        for (int i = 0; i < size; i++)
+        {
+            bytes[i] = (byte)((message * 7) + (frame * 13) + i);
+        }
+
+        return bytes;
+    }
+
+    [Test]
     public void ClosedConnectionsGiveBackTheirDescriptors()
     {
         using var pull = new PullSocket(new SocketOptions { ReceiveTimeout = Deadline.Default });

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Engine.Buffers;
 
 namespace Engine.Pipes;
 
@@ -170,6 +171,29 @@ internal sealed class MessagePipe
 
     /// <summary>Reader: true when a frame is ready to read.</summary>
     internal bool HasData => _readPosition != _cachedPublished || _readPosition != Volatile.Read(ref _published);
+
+    /// <summary>Reader: looks at the next frame without taking it.</summary>
+    internal bool TryPeek(out int length, out MsgBuffer? buffer)
+    {
+        if (_readPosition == _cachedPublished)
+        {
+            _cachedPublished = Volatile.Read(ref _published);
+            if (_readPosition == _cachedPublished)
+            {
+                length = 0;
+                buffer = null;
+                return false;
+            }
+        }
+
+        int index = (int)(_readPosition & ChunkMask);
+        // At a chunk boundary the frame is in the next chunk (linked before it was published).
+        Chunk chunk = index == 0 && _readPosition != 0 ? _readChunk.Next! : _readChunk;
+        ref Msg slot = ref chunk.Items[index];
+        length = slot._length;
+        buffer = slot._buffer;
+        return true;
+    }
 
     /// <summary>Reader: takes the next frame; ownership passes to the caller.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -36,8 +36,11 @@ internal sealed partial class Session
         long messages = 0;
         bool subscriptionsAsCommands = _peerIs31 && _owner.Type is SocketType.Sub or SocketType.XSub;
         bool midMessage = false;
-        // Plain connections write large frames from the frames' own buffers (see SendFromFrame).
+        // Plain connections write large frames from the frames' own buffers (Session.DirectSend.cs):
+        // gathered, many per system call, where the socket's descriptor can be used directly.
         bool directSend = _connection.ReadsSocketDirectly;
+        int gatherFd = directSend ? _connection.GatherDescriptor : -1;
+        int directFrom = gatherFd >= 0 ? GatherBytes : directSend ? DirectSendBytes : int.MaxValue;
         try
         {
             await SendGreetingMessagesAsync(output).ConfigureAwait(false);
@@ -73,7 +76,7 @@ internal sealed partial class Session
                 Msg large = default;
                 if (outbound is not null)
                 {
-                    bytes += EncodeBatch(output, outbound, ref frames, ref messages, ref midMessage, subscriptionsAsCommands, FlushThreshold - bytes, directSend, ref large);
+                    bytes += EncodeBatch(output, outbound, ref frames, ref messages, ref midMessage, subscriptionsAsCommands, FlushThreshold - bytes, directFrom, ref large);
                 }
 
                 if (large._buffer is not null)
@@ -89,7 +92,9 @@ internal sealed partial class Session
                         }
                     }
 
-                    bytes += SendFromFrame(output, ref large);
+                    bytes += gatherFd >= 0
+                        ? SendGathered(output, outbound!, ref large, ref frames, ref messages, ref midMessage, FlushThreshold - bytes, gatherFd)
+                        : SendFromFrame(output, ref large);
                 }
 
                 if (Volatile.Read(ref _pongPending) != 0)
@@ -168,12 +173,12 @@ internal sealed partial class Session
     /// A frame's bytes are copied into the writer here, so its buffer is given back at once (one
     /// atomic operation per run of frames sharing a slab): the loop only has to remember how many
     /// messages the unflushed bytes hold. The loop state lives in locals, not behind the refs.
-    /// With directSend, a frame of at least <see cref="DirectSendBytes"/> ends the batch unencoded
-    /// (in large): the caller sends it from its own buffer.
+    /// A frame of at least <paramref name="directFrom"/> bytes ends the batch unencoded (in large):
+    /// the caller sends it from its own buffer.
     /// </remarks>
     /// <returns>Bytes encoded.</returns>
     private static long EncodeBatch(
-        PipeWriter output, MessagePipe outbound, ref int frames, ref long messages, ref bool midMessage, bool subscriptionsAsCommands, long budget, bool directSend, ref Msg large)
+        PipeWriter output, MessagePipe outbound, ref int frames, ref long messages, ref bool midMessage, bool subscriptionsAsCommands, long budget, int directFrom, ref Msg large)
     {
         int taken = frames;
         long whole = messages;
@@ -187,7 +192,7 @@ internal sealed partial class Session
             while (taken < MaxBatchFrames && bytes < budget && outbound.TryRead(out Msg frame))
             {
                 int length = frame._length;
-                if (directSend && length >= DirectSendBytes)
+                if (length >= directFrom)
                 {
                     more = frame._more;
                     whole += more ? 0 : 1;

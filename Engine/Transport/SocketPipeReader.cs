@@ -87,6 +87,8 @@ internal sealed class SocketPipeReader : PipeReader
         return SocketError.Success;
     }
 
+    // Pooled: it suspends whenever the socket is full or empty, which a busy connection does often.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadResult> ReceiveAsync(CancellationToken cancellationToken)
     {
         while (true)

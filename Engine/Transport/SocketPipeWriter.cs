@@ -98,6 +98,8 @@ internal sealed class SocketPipeWriter : PipeWriter
         return true;
     }
 
+    // Pooled: it suspends whenever the socket is full or empty, which a busy connection does often.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<FlushResult> SendRestAsync(ReadOnlyMemory<byte> rest, CancellationToken cancellationToken)
     {
         PipeReader unsent = _unsent.Reader;

@@ -88,6 +88,8 @@ internal sealed class ReactorReadiness : SocketReadiness
         return wait;
     }
 
+    // Pooled: it suspends whenever the socket is full or empty, which a busy connection does often.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal override async ValueTask<int> SendWhenWritableAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         while (true)

@@ -45,6 +45,12 @@ internal sealed class StreamConnection : IAsyncDisposable
     private Task _filtering = Task.CompletedTask;
     private int _readsDirectly;
 
+    /// <summary>
+    /// The socket's descriptor when frames may be sent gathered from their own buffers
+    /// (<see cref="VectorSend"/>: Linux, where the reactor runs); -1 otherwise.
+    /// </summary>
+    internal int GatherDescriptor => _readiness is ReactorReadiness ? (int)_socket.SafeHandle.DangerousGetHandle() : -1;
+
     /// <summary>The connected socket, for the session's own reads (see <see cref="ReadSocketDirectly"/>).</summary>
     internal Socket Socket => _socket;
 
