@@ -41,7 +41,10 @@ internal enum DirectRead
 internal sealed partial class Session
 {
     /// <summary>How long an application thread waits in the kernel before it looks at its socket's other duties.</summary>
-    private const int PollSliceMs = 10;
+    private const int PollSliceMs = Transport.SocketReadiness.WaitSliceMs;
+
+    /// <summary>Set by <see cref="Pump"/> when its waiting receive ran out its slice with nothing.</summary>
+    private bool _receiveTimedOut;
 
     /// <summary>Idle slices after which a waiting application thread gives the socket back and sleeps the usual way.</summary>
     private const int MaxIdleSlices = 20;
@@ -77,7 +80,7 @@ internal sealed partial class Session
                     throw found;
                 }
 
-                PumpResult result = Pump(peer, inbound, untilDelivered: false, out SocketError error);
+                PumpResult result = Pump(peer, inbound, untilDelivered: false, wait: false, out SocketError error);
                 switch (result)
                 {
                     case PumpResult.EndOfStream:
@@ -154,7 +157,10 @@ internal sealed partial class Session
 
             while (true)
             {
-                PumpResult result = Pump(peer, peer.Inbound, untilDelivered: true, out _);
+                // Reactor sockets wait inside the receive itself while a whole slice fits before the
+                // deadline: one system call per message, where poll() and then recv() are two.
+                bool wait = _connection.ReceiveCanWait && _undecodedBytes == 0 && deadlineTicks - Environment.TickCount64 >= PollSliceMs;
+                PumpResult result = Pump(peer, peer.Inbound, untilDelivered: true, wait, out _);
                 if (result is PumpResult.Delivered or PumpResult.Blocked || (peer.EndOfStream && !endedBefore))
                 {
                     // (A DRAINED decoded here ends the input: the caller must look at once.)
@@ -169,14 +175,30 @@ internal sealed partial class Session
                     return DirectRead.Unavailable;
                 }
 
-                long now = Environment.TickCount64;
-                if (now >= deadlineTicks)
+                bool sliceWentBy;
+                if (wait)
                 {
-                    return DirectRead.Waited;
+                    // Part of a frame came: wait for the rest at once.
+                    if (!_receiveTimedOut)
+                    {
+                        continue;
+                    }
+
+                    sliceWentBy = true;
+                }
+                else
+                {
+                    long now = Environment.TickCount64;
+                    if (now >= deadlineTicks)
+                    {
+                        return DirectRead.Waited;
+                    }
+
+                    int waitMs = (int)Math.Min(PollSliceMs, deadlineTicks - now);
+                    sliceWentBy = !_connection.Socket.Poll(waitMs * 1000, SelectMode.SelectRead);
                 }
 
-                int waitMs = (int)Math.Min(PollSliceMs, deadlineTicks - now);
-                if (!_connection.Socket.Poll(waitMs * 1000, SelectMode.SelectRead))
+                if (sliceWentBy)
                 {
                     if (++_idleSlices >= MaxIdleSlices)
                     {
@@ -220,9 +242,15 @@ internal sealed partial class Session
     /// holder of the read token calls this. Bytes decoding could not place (the pipe is at its
     /// HWM) stay in the receive pipe and are decoded first by the next holder.
     /// </summary>
-    private PumpResult Pump(Peer peer, MessagePipe? inbound, bool untilDelivered, out SocketError error)
+    /// <param name="peer">The session's peer.</param>
+    /// <param name="inbound">Where decoded messages go.</param>
+    /// <param name="untilDelivered">Stop as soon as a message was delivered (an application thread waits for one).</param>
+    /// <param name="wait">The first receive may wait up to a slice (see <see cref="Transport.SocketReadiness.Receive"/>).</param>
+    /// <param name="error">The socket error when the result is Failed.</param>
+    private PumpResult Pump(Peer peer, MessagePipe? inbound, bool untilDelivered, bool wait, out SocketError error)
     {
         error = SocketError.Success;
+        _receiveTimedOut = false;
         long before = _messagesReceived;
         if (_undecodedBytes > 0 && DecodeReceived(peer, inbound))
         {
@@ -235,18 +263,20 @@ internal sealed partial class Session
         }
 
         PipeWriter writer = _connection.ReceivedWriter;
-        Socket socket = _connection.Socket;
         while (true)
         {
             // The rest of a frame bigger than what was buffered goes straight into its own buffer
             // (no copy through the receive pipe); everything else into the pipe's segment.
             bool intoFrame = _partial._buffer is not null && _undecodedBytes == 0;
             Span<byte> target = intoFrame ? _partial.WritableSpan[_partialFilled..] : writer.GetSpan(Transport.SocketPipeReader.MinimumReadSize);
-            int received = socket.Receive(target, SocketFlags.None, out error);
+            int received = _connection.Receive(target, wait, out error);
             if (error != SocketError.Success)
             {
+                _receiveTimedOut = wait;
                 return error == SocketError.WouldBlock ? Settled(before) : PumpResult.Failed;
             }
+
+            wait = false;
 
             if (received == 0)
             {

@@ -15,14 +15,12 @@ internal sealed class SocketPipeReader : PipeReader
     /// <summary>Receives ask for at least this much room (the rest of a 64 KiB segment usually).</summary>
     internal const int MinimumReadSize = 4096;
 
-    private readonly Socket _socket;
     private readonly SocketReadiness _readiness;
     private readonly Pipe _received;
     private int _interrupted;
 
-    internal SocketPipeReader(Socket socket, SocketReadiness readiness)
+    internal SocketPipeReader(SocketReadiness readiness)
     {
-        _socket = socket;
         _readiness = readiness;
         // Inline and without thresholds: writing and flushing never wait, and nobody awaits the
         // pipe's own ReadAsync (readers come through this class), so nothing is scheduled anywhere.
@@ -68,10 +66,9 @@ internal sealed class SocketPipeReader : PipeReader
     internal SocketError ReceiveAvailable(out int received)
     {
         PipeWriter writer = _received.Writer;
-        received = _socket.Receive(writer.GetSpan(MinimumReadSize), SocketFlags.None, out SocketError error);
+        received = _readiness.Receive(writer.GetSpan(MinimumReadSize), wait: false, out SocketError error);
         if (error != SocketError.Success)
         {
-            received = 0;
             return error;
         }
 

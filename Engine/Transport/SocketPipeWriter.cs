@@ -82,7 +82,7 @@ internal sealed class SocketPipeWriter : PipeWriter
             long sent = 0;
             foreach (ReadOnlyMemory<byte> segment in buffer)
             {
-                int taken = SocketReadiness.TrySend(_socket, segment.Span);
+                int taken = _readiness.TrySend(segment.Span);
                 sent += taken;
                 if (taken < segment.Length)
                 {

@@ -11,8 +11,24 @@ namespace Engine.Transport;
 /// </summary>
 internal abstract class SocketReadiness : IDisposable
 {
+    /// <summary>How long one wait inside a receive lasts at most (see <see cref="Receive"/>).</summary>
+    internal const int WaitSliceMs = 10;
+
     internal static SocketReadiness For(Socket socket, bool useReactor) =>
         useReactor && Reactor.IsEnabled ? new ReactorReadiness(socket, Reactor.Shared) : new DotNetReadiness(socket);
+
+    /// <summary>True when <see cref="Receive"/> can wait in the kernel (for up to <see cref="WaitSliceMs"/>).</summary>
+    internal abstract bool ReceiveCanWait { get; }
+
+    /// <summary>Called once the socket is connected, before any read or write.</summary>
+    internal abstract void Connected();
+
+    /// <summary>One receive; with <paramref name="wait"/> (only where <see cref="ReceiveCanWait"/>) it waits up to a slice.</summary>
+    /// <returns>Bytes received (0 with Success: the end of the stream); WouldBlock when nothing came.</returns>
+    internal abstract int Receive(Span<byte> buffer, bool wait, out SocketError error);
+
+    /// <summary>One non-blocking send; 0 when the socket has no room. Other errors throw.</summary>
+    internal abstract int TrySend(ReadOnlySpan<byte> bytes);
 
     /// <summary>Completes when the socket may have bytes (or an end, or an error) to read. Never throws.</summary>
     internal abstract ValueTask WaitReadableAsync(CancellationToken cancellationToken);
@@ -30,18 +46,6 @@ internal abstract class SocketReadiness : IDisposable
     internal abstract void InterruptWrite();
 
     public abstract void Dispose();
-
-    /// <summary>One non-blocking send; 0 when the socket has no room. Other errors throw.</summary>
-    internal static int TrySend(Socket socket, ReadOnlySpan<byte> bytes)
-    {
-        int sent = socket.Send(bytes, SocketFlags.None, out SocketError error);
-        return error switch
-        {
-            SocketError.Success => sent,
-            SocketError.WouldBlock => 0,
-            _ => throw new SocketException((int)error),
-        };
-    }
 }
 
 /// <summary>Waiting through the engine's <see cref="Reactor"/> (Linux).</summary>
@@ -77,6 +81,15 @@ internal sealed class ReactorReadiness : SocketReadiness
         reactor.Register(_writable);
     }
 
+    internal override bool ReceiveCanWait => true;
+
+    // Blocking from now on; reads and writes that must not wait say so per call.
+    internal override void Connected() => LinuxSocket.MakeBlocking(_readFd, WaitSliceMs);
+
+    internal override int Receive(Span<byte> buffer, bool wait, out SocketError error) => LinuxSocket.Receive(_readFd, buffer, wait, out error);
+
+    internal override int TrySend(ReadOnlySpan<byte> bytes) => LinuxSocket.Send(_readFd, bytes);
+
     internal override ValueTask WaitReadableAsync(CancellationToken cancellationToken)
     {
         ValueTask wait = _readable.Begin(cancellationToken);
@@ -96,7 +109,7 @@ internal sealed class ReactorReadiness : SocketReadiness
         {
             await WaitWritableAsync(cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            int sent = TrySend(socket, bytes.Span);
+            int sent = TrySend(bytes.Span);
             if (sent > 0)
             {
                 return sent;
@@ -179,6 +192,28 @@ internal sealed class DotNetReadiness : SocketReadiness
     private readonly Socket _socket;
 
     internal DotNetReadiness(Socket socket) => _socket = socket;
+
+    internal override bool ReceiveCanWait => false;
+
+    // Non-blocking: receives and sends return WouldBlock instead of parking the caller.
+    internal override void Connected() => _socket.Blocking = false;
+
+    internal override int Receive(Span<byte> buffer, bool wait, out SocketError error)
+    {
+        int received = _socket.Receive(buffer, SocketFlags.None, out error);
+        return error == SocketError.Success ? received : 0;
+    }
+
+    internal override int TrySend(ReadOnlySpan<byte> bytes)
+    {
+        int sent = _socket.Send(bytes, SocketFlags.None, out SocketError error);
+        return error switch
+        {
+            SocketError.Success => sent,
+            SocketError.WouldBlock => 0,
+            _ => throw new SocketException((int)error),
+        };
+    }
 
     internal override async ValueTask WaitReadableAsync(CancellationToken cancellationToken)
     {

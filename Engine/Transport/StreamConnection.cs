@@ -25,7 +25,7 @@ internal sealed class StreamConnection : IAsyncDisposable
     private int _reason;
     private string? _detail;
 
-    /// <param name="socket">Connected; made non-blocking here.</param>
+    /// <param name="socket">Connected; its reads and writes go through <paramref name="readiness"/> from now on.</param>
     /// <param name="remoteAddress">For monitor events and logs.</param>
     /// <param name="readiness">How the socket is waited for; null: chosen here (an accepted socket).</param>
     /// <param name="useReactor">When chosen here: through the engine's reactor if the system has one.</param>
@@ -33,10 +33,9 @@ internal sealed class StreamConnection : IAsyncDisposable
     {
         _socket = socket;
         RemoteAddress = remoteAddress;
-        // Non-blocking: reads and writes return WouldBlock instead of parking the caller.
-        socket.Blocking = false;
         _readiness = readiness ?? SocketReadiness.For(socket, useReactor);
-        Input = _wireInput = new SocketPipeReader(socket, _readiness);
+        _readiness.Connected();
+        Input = _wireInput = new SocketPipeReader(_readiness);
         Output = _wireOutput = new SocketPipeWriter(socket, _readiness);
     }
 
@@ -59,6 +58,12 @@ internal sealed class StreamConnection : IAsyncDisposable
 
     /// <summary>Where the session's own socket reads go; <see cref="Input"/> reads them back.</summary>
     internal PipeWriter ReceivedWriter => _wireInput.ReceivedWriter;
+
+    /// <summary>True when <see cref="Receive"/> can wait in the kernel itself (the reactor's sockets).</summary>
+    internal bool ReceiveCanWait => _readiness.ReceiveCanWait;
+
+    /// <summary>One receive by whoever holds the session's reading (see <see cref="SocketReadiness.Receive"/>).</summary>
+    internal int Receive(Span<byte> buffer, bool wait, out SocketError error) => _readiness.Receive(buffer, wait, out error);
 
     /// <summary>Completes when the socket may have something to read (see <see cref="SocketReadiness.WaitReadableAsync"/>).</summary>
     internal ValueTask WaitReadableAsync() => _readiness.WaitReadableAsync(CancellationToken.None);

@@ -6,8 +6,8 @@ namespace Engine.Transport;
 /// <summary>
 /// One non-blocking sendmsg over many pieces of memory (Linux): frames leave from their own
 /// buffers, many per system call, without being copied into a write buffer first. .NET's gathered
-/// Socket.Send takes arrays and pins each one per call; the engine's pooled buffers live on the
-/// pinned object heap, so pointers into them can go to the kernel as they are.
+/// Socket.Send takes a list of array segments and handles at most a few without allocating; here
+/// the caller hands pointers (slabs are pinned for life, other buffers for the call).
 /// </summary>
 internal static unsafe class VectorSend
 {
