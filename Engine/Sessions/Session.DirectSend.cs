@@ -118,7 +118,7 @@ internal sealed partial class Session
                 gathered[count++] = next;
             }
 
-            VectorSend.Piece* pieces = stackalloc VectorSend.Piece[2 * MaxGatherFrames];
+            LinuxSocket.Piece* pieces = stackalloc LinuxSocket.Piece[2 * MaxGatherFrames];
             byte* headerBase = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(headers));
             total = 0;
             for (int i = 0; i < count; i++)
@@ -127,7 +127,7 @@ internal sealed partial class Session
                 byte* header = headerBase + (i * FrameCodec.MaxHeaderSize);
                 int headerSize = FrameCodec.HeaderSize(frame._length);
                 FrameCodec.WriteHeader(new Span<byte>(header, headerSize), frame._more, command: false, frame._length);
-                pieces[2 * i] = new VectorSend.Piece { Start = header, Length = (nuint)headerSize };
+                pieces[2 * i] = new LinuxSocket.Piece { Start = header, Length = (nuint)headerSize };
                 MsgBuffer buffer = frame._buffer!;
                 if (!buffer.IsSlab)
                 {
@@ -136,11 +136,11 @@ internal sealed partial class Session
                 }
 
                 byte* body = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer.Array)) + frame._offset;
-                pieces[(2 * i) + 1] = new VectorSend.Piece { Start = body, Length = (nuint)frame._length };
+                pieces[(2 * i) + 1] = new LinuxSocket.Piece { Start = body, Length = (nuint)frame._length };
                 total += headerSize + frame._length;
             }
 
-            long sent = VectorSend.Send(fd, pieces, 2 * count);
+            long sent = LinuxSocket.SendPieces(fd, pieces, 2 * count);
             if (sent < total)
             {
                 // The rest waits in the PipeWriter (copied: the frames are released below).

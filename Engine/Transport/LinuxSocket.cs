@@ -21,6 +21,30 @@ internal static unsafe class LinuxSocket
     private const int SocketLevel = 1;
     private const int ReceiveTimeoutOption = 20;
 
+    /// <summary>One piece of memory of a gathered send (struct iovec).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Piece
+    {
+        internal byte* Start;
+        internal nuint Length;
+    }
+
+    // struct msghdr of LP64 Linux (glibc; musl's has the same bytes for counts below 2^32).
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MessageHeader
+    {
+        internal void* Name;
+        internal uint NameLength;
+        internal Piece* Pieces;
+        internal nuint PieceCount;
+        internal void* Control;
+        internal nuint ControlLength;
+        internal int Flags;
+    }
+
+    [DllImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    private static extern nint SendPiecesNative(int fd, MessageHeader* header, int flags);
+
     [DllImport("libc", EntryPoint = "recv", SetLastError = true)]
     private static extern nint ReceiveNative(int fd, byte* buffer, nuint length, int flags);
 
@@ -103,6 +127,37 @@ internal static unsafe class LinuxSocket
                 SocketError error = ToSocketError(errno);
                 return error == SocketError.WouldBlock ? 0 : throw new SocketException((int)error);
             }
+        }
+    }
+
+    /// <summary>
+    /// One non-blocking sendmsg over <paramref name="count"/> pieces of memory: frames leave from
+    /// their own buffers, many per system call, without being copied into a write buffer first.
+    /// (.NET's gathered Socket.Send takes a list of array segments and handles only a few without
+    /// allocating; here the caller hands pointers: slabs are pinned for life, other buffers for the call.)
+    /// </summary>
+    /// <returns>Bytes sent; 0 when the socket is full. Other errors throw.</returns>
+    internal static long SendPieces(int fd, Piece* pieces, int count)
+    {
+        MessageHeader header = default;
+        header.Pieces = pieces;
+        header.PieceCount = (nuint)count;
+        while (true)
+        {
+            nint sent = SendPiecesNative(fd, &header, DontWait | NoSignal);
+            if (sent >= 0)
+            {
+                return sent;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Interrupted)
+            {
+                continue;
+            }
+
+            SocketError error = ToSocketError(errno);
+            return error == SocketError.WouldBlock ? 0 : throw new SocketException((int)error);
         }
     }
 

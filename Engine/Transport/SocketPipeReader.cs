@@ -22,16 +22,8 @@ internal sealed class SocketPipeReader : PipeReader
     internal SocketPipeReader(SocketReadiness readiness)
     {
         _readiness = readiness;
-        // Inline and without thresholds: writing and flushing never wait, and nobody awaits the
-        // pipe's own ReadAsync (readers come through this class), so nothing is scheduled anywhere.
-        _received = new Pipe(new PipeOptions(
-            pool: Buffers.SlabMemoryPool.Instance,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: 0,
-            resumeWriterThreshold: 0,
-            minimumSegmentSize: StreamConnection.SegmentSize,
-            useSynchronizationContext: false));
+        // Nobody awaits the pipe's own ReadAsync (readers come through this class).
+        _received = StreamConnection.NewSegmentPipe();
     }
 
     /// <summary>Where received bytes go; whoever holds the connection's reading writes here.</summary>

@@ -24,16 +24,8 @@ internal sealed class SocketPipeWriter : PipeWriter
     {
         _socket = socket;
         _readiness = readiness;
-        // Segments from the frame pool: ArrayPool.Shared caches per thread, and flushes happen on
-        // whichever thread runs the send loop, so large messages kept missing its caches.
-        _unsent = new Pipe(new PipeOptions(
-            pool: Buffers.SlabMemoryPool.Instance,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: 0,
-            resumeWriterThreshold: 0,
-            minimumSegmentSize: StreamConnection.SegmentSize,
-            useSynchronizationContext: false));
+        // Nobody awaits the pipe's own ReadAsync either: flushes read it with TryRead.
+        _unsent = StreamConnection.NewSegmentPipe();
     }
 
     public override void Advance(int bytes) => _unsent.Writer.Advance(bytes);

@@ -39,6 +39,21 @@ internal sealed class StreamConnection : IAsyncDisposable
         Output = _wireOutput = new SocketPipeWriter(socket, _readiness);
     }
 
+    /// <summary>
+    /// A pipe of 64 KiB segments from the frame pool (ArrayPool.Shared caches per thread, and a
+    /// connection's reads and writes happen on whichever thread runs its loop, so large messages
+    /// kept missing its caches), inline and without thresholds: writing and flushing never wait
+    /// and nothing is scheduled anywhere. The received bytes and the unsent bytes each live in one.
+    /// </summary>
+    internal static Pipe NewSegmentPipe() => new(new PipeOptions(
+        pool: Buffers.SlabMemoryPool.Instance,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: 0,
+        resumeWriterThreshold: 0,
+        minimumSegmentSize: SegmentSize,
+        useSynchronizationContext: false));
+
     private readonly SocketPipeReader _wireInput;
     private readonly SocketPipeWriter _wireOutput;
     private Task _filtering = Task.CompletedTask;
@@ -46,7 +61,7 @@ internal sealed class StreamConnection : IAsyncDisposable
 
     /// <summary>
     /// The socket's descriptor when frames may be sent gathered from their own buffers
-    /// (<see cref="VectorSend"/>: Linux, where the reactor runs); -1 otherwise.
+    /// (<see cref="LinuxSocket.SendPieces"/>: Linux, where the reactor runs); -1 otherwise.
     /// </summary>
     internal int GatherDescriptor => _readiness is ReactorReadiness ? (int)_socket.SafeHandle.DangerousGetHandle() : -1;
 
