@@ -33,8 +33,21 @@ internal sealed class StreamConnection : IAsyncDisposable
     {
         _socket = socket;
         RemoteAddress = remoteAddress;
-        _readiness = readiness ?? SocketReadiness.For(socket, useReactor);
-        _readiness.Connected();
+        try
+        {
+            _readiness = readiness ?? SocketReadiness.For(socket, useReactor);
+            _readiness.Connected();
+        }
+        catch
+        {
+            // Out of descriptors (the reactor duplicates one) or the like: the connection owns the
+            // socket from here on, so nothing may be left open behind the exception.
+            readiness?.Dispose();
+            _readiness?.Dispose();
+            socket.Dispose();
+            throw;
+        }
+
         Input = _wireInput = new SocketPipeReader(_readiness);
         Output = _wireOutput = new SocketPipeWriter(socket, _readiness);
     }

@@ -156,10 +156,24 @@ internal sealed class StreamListener
                 continue;
             }
 
-            StreamConnection.Configure(accepted, _owner.Options);
+            StreamConnection connection;
+            try
+            {
+                StreamConnection.Configure(accepted, _owner.Options);
+                connection = new StreamConnection(accepted, remote, useReactor: _owner.UseReactor);
+            }
+            catch (SocketException e)
+            {
+                // (The connection closed the socket.) Out of descriptors, most likely: this one
+                // is refused, and the loop goes on accepting.
+                accepted.Dispose();
+                _owner.Monitor.Raise(MonitorEventKind.ProtocolError, remote, "accepted connection could not be set up: " + e.Message);
+                continue;
+            }
+
             _owner.Monitor.Raise(MonitorEventKind.Accepted, remote);
             Interlocked.Increment(ref _activeSessions);
-            _ = RunSessionAsync(new Session(_owner, new StreamConnection(accepted, remote, useReactor: _owner.UseReactor), persistentPeer: null));
+            _ = RunSessionAsync(new Session(_owner, connection, persistentPeer: null));
         }
     }
 
