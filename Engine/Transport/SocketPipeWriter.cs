@@ -15,14 +15,12 @@ internal sealed class SocketPipeWriter : PipeWriter
     private static readonly FlushResult s_sent = new(isCanceled: false, isCompleted: false);
     private static readonly FlushResult s_canceled = new(isCanceled: true, isCompleted: false);
 
-    private readonly Socket _socket;
     private readonly SocketReadiness _readiness;
     private readonly Pipe _unsent;
     private int _interrupted;
 
-    internal SocketPipeWriter(Socket socket, SocketReadiness readiness)
+    internal SocketPipeWriter(SocketReadiness readiness)
     {
-        _socket = socket;
         _readiness = readiness;
         // Nobody awaits the pipe's own ReadAsync either: flushes read it with TryRead.
         _unsent = StreamConnection.NewSegmentPipe();
@@ -103,7 +101,7 @@ internal sealed class SocketPipeWriter : PipeWriter
             }
 
             // The segment the socket stopped in, sent when it has room (at least one byte).
-            int sent = await _readiness.SendWhenWritableAsync(_socket, rest, cancellationToken).ConfigureAwait(false);
+            int sent = await _readiness.SendWhenWritableAsync(rest, cancellationToken).ConfigureAwait(false);
             if (!unsent.TryRead(out ReadResult read))
             {
                 return s_sent;

@@ -34,7 +34,7 @@ internal abstract class SocketReadiness : IDisposable
     internal abstract ValueTask WaitReadableAsync(CancellationToken cancellationToken);
 
     /// <summary>Sends some of <paramref name="bytes"/> once the socket has room; returns how many (at least one).</summary>
-    internal abstract ValueTask<int> SendWhenWritableAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken);
+    internal abstract ValueTask<int> SendWhenWritableAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken);
 
     /// <summary>Connects the (not yet connected) socket.</summary>
     internal abstract ValueTask ConnectAsync(EndPoint target, CancellationToken cancellationToken);
@@ -103,7 +103,7 @@ internal sealed class ReactorReadiness : SocketReadiness
 
     // Pooled: it suspends whenever the socket is full or empty, which a busy connection does often.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    internal override async ValueTask<int> SendWhenWritableAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    internal override async ValueTask<int> SendWhenWritableAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -228,8 +228,8 @@ internal sealed class DotNetReadiness : SocketReadiness
         }
     }
 
-    internal override async ValueTask<int> SendWhenWritableAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
-        await socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+    internal override async ValueTask<int> SendWhenWritableAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+        await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
 
     internal override ValueTask ConnectAsync(EndPoint target, CancellationToken cancellationToken) =>
         _socket.ConnectAsync(target, cancellationToken);

@@ -49,7 +49,7 @@ internal sealed class StreamConnection : IAsyncDisposable
         }
 
         Input = _wireInput = new SocketPipeReader(_readiness);
-        Output = _wireOutput = new SocketPipeWriter(socket, _readiness);
+        Output = _wireOutput = new SocketPipeWriter(_readiness);
     }
 
     /// <summary>
