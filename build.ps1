@@ -106,7 +106,8 @@ switch -CaseSensitive ($Verb) {
         $category = if ($Rest.Count -gt 0) { $Rest[0] } else { '' }
         $filter = if ($category) { "Category=$category" } else { 'Category!=chaos&Category!=soak&Category!=fuzz' }
         $results = 'artifacts/test-results'
-        $trx = 'engine-tests.trx'
+        # One file per category, so that a soak or chaos run does not overwrite the default run's results.
+        $trx = if ($category) { "engine-tests-$category.trx" } else { 'engine-tests.trx' }
         Remove-Item -Force -ErrorAction SilentlyContinue (Join-Path $results $trx)
         & dotnet test Engine.Tests/Engine.Tests.csproj -c Release --no-build --nologo `
             --filter $filter --logger 'console;verbosity=normal' --logger "trx;LogFileName=$trx" `

@@ -80,7 +80,8 @@ case "$verb" in
       filter="Category!=chaos&Category!=soak&Category!=fuzz"
     fi
     results="artifacts/test-results"
-    trx="engine-tests.trx"
+    # One file per category, so that a soak or chaos run does not overwrite the default run's results.
+    trx="engine-tests${category:+-$category}.trx"
     rm -f "$results/$trx"
     status=0
     dotnet test Engine.Tests/Engine.Tests.csproj -c Release --no-build --nologo \
