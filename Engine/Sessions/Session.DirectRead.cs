@@ -43,9 +43,6 @@ internal sealed partial class Session
     /// <summary>How long an application thread waits in the kernel before it looks at its socket's other duties.</summary>
     private const int PollSliceMs = Transport.SocketReadiness.WaitSliceMs;
 
-    /// <summary>Set by <see cref="Pump"/> when its waiting receive ran out its slice with nothing.</summary>
-    private bool _receiveTimedOut;
-
     /// <summary>Idle slices after which a waiting application thread gives the socket back and sleeps the usual way.</summary>
     private const int MaxIdleSlices = 20;
 
@@ -55,6 +52,9 @@ internal sealed partial class Session
     private enum PumpResult
     {
         Idle,
+
+        /// <summary>Its waiting receive ran out its slice with nothing.</summary>
+        TimedOut,
         Delivered,
         Blocked,
         EndOfStream,
@@ -179,7 +179,7 @@ internal sealed partial class Session
                 if (wait)
                 {
                     // Part of a frame came: wait for the rest at once.
-                    if (!_receiveTimedOut)
+                    if (result != PumpResult.TimedOut)
                     {
                         continue;
                     }
@@ -250,7 +250,6 @@ internal sealed partial class Session
     private PumpResult Pump(Peer peer, MessagePipe? inbound, bool untilDelivered, bool wait, out SocketError error)
     {
         error = SocketError.Success;
-        _receiveTimedOut = false;
         long before = _messagesReceived;
         if (_undecodedBytes > 0 && DecodeReceived(peer, inbound))
         {
@@ -272,8 +271,9 @@ internal sealed partial class Session
             int received = _connection.Receive(target, wait, out error);
             if (error != SocketError.Success)
             {
-                _receiveTimedOut = wait;
-                return error == SocketError.WouldBlock ? Settled(before) : PumpResult.Failed;
+                return error != SocketError.WouldBlock ? PumpResult.Failed
+                    : wait && _messagesReceived == before ? PumpResult.TimedOut
+                    : Settled(before);
             }
 
             wait = false;

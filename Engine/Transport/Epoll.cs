@@ -18,9 +18,7 @@ internal static unsafe class Epoll
     internal const int Modify = 3;
 
     private const int CloseOnExec = 0x80000;
-    private const int DuplicateCloseOnExec = 1030;
 
-    internal const int Interrupted = 4;
     internal const int NoEntry = 2;
     internal const int Exists = 17;
 
@@ -40,12 +38,6 @@ internal static unsafe class Epoll
 
     [DllImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
     private static extern int WaitNative(int epoll, byte* events, int capacity, int timeoutMs);
-
-    [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static extern int ControlFileNative(int fd, int command, int argument);
-
-    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static extern int CloseNative(int fd);
 
     internal static int Create()
     {
@@ -71,8 +63,4 @@ internal static unsafe class Epoll
 
     internal static ulong DataAt(byte* events, int index) => *(ulong*)(events + (index * EventSize) + s_dataOffset);
 
-    /// <summary>A second descriptor for the same socket (close-on-exec), so that it can have its own epoll entry.</summary>
-    internal static int Duplicate(int fd) => ControlFileNative(fd, DuplicateCloseOnExec, 0);
-
-    internal static void Close(int fd) => CloseNative(fd);
 }

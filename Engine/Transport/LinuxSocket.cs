@@ -14,7 +14,8 @@ internal static unsafe class LinuxSocket
     private const int DontWait = 0x40;
     private const int NoSignal = 0x4000;
     private const int Again = 11;
-    private const int Interrupted = 4;
+    internal const int Interrupted = 4;
+    private const int DuplicateCloseOnExec = 1030;
     private const int GetFlags = 3;
     private const int SetFlags = 4;
     private const int NonBlocking = 0x800;
@@ -53,6 +54,9 @@ internal static unsafe class LinuxSocket
 
     [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static extern int ControlNative(int fd, int command, int argument);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int CloseNative(int fd);
 
     [DllImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     private static extern int SetOptionNative(int fd, int level, int name, void* value, uint length);
@@ -160,6 +164,11 @@ internal static unsafe class LinuxSocket
             return error == SocketError.WouldBlock ? 0 : throw new SocketException((int)error);
         }
     }
+
+    /// <summary>A second descriptor for the same socket (close-on-exec), so that it can have an epoll entry of its own.</summary>
+    internal static int Duplicate(int fd) => ControlNative(fd, DuplicateCloseOnExec, 0);
+
+    internal static void Close(int fd) => CloseNative(fd);
 
     internal static SocketError ToSocketError(int errno) => errno switch
     {

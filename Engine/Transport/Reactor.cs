@@ -129,7 +129,7 @@ internal sealed unsafe class Reactor
             if (count < 0)
             {
                 // Only EINTR is expected (a signal handler ran); anything else would repeat forever.
-                if (-count != Epoll.Interrupted)
+                if (-count != LinuxSocket.Interrupted)
                 {
                     Thread.Sleep(1);
                 }

@@ -49,7 +49,8 @@ internal sealed class SocketPipeWriter : PipeWriter
     {
         // No pause threshold: completes at once.
         _unsent.Writer.FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
-        Interlocked.Exchange(ref _interrupted, 0);
+        // A cancel left from before this flush is stale (a plain store: this is once per batch).
+        Volatile.Write(ref _interrupted, 0);
         return TrySendAll(out ReadOnlyMemory<byte> rest) ? new ValueTask<FlushResult>(s_sent) : SendRestAsync(rest, cancellationToken);
     }
 

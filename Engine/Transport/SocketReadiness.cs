@@ -71,7 +71,7 @@ internal sealed class ReactorReadiness : SocketReadiness
         _socket = socket;
         _reactor = reactor;
         _readFd = (int)socket.SafeHandle.DangerousGetHandle();
-        _writeFd = Epoll.Duplicate(_readFd);
+        _writeFd = LinuxSocket.Duplicate(_readFd);
         if (_writeFd < 0)
         {
             throw new SocketException((int)SocketError.TooManyOpenSockets);
@@ -180,7 +180,7 @@ internal sealed class ReactorReadiness : SocketReadiness
         _reactor.Remove(_writeFd);
         _reactor.Unregister(_readable);
         _reactor.Unregister(_writable);
-        Epoll.Close(_writeFd);
+        LinuxSocket.Close(_writeFd);
         _readable.Fire();
         _writable.Fire();
     }
