@@ -12,14 +12,9 @@ internal sealed class SubscriberPattern : ISendStrategy, IReceiveStrategy
 {
     private readonly FairQueue _queue = new();
     private readonly SubscriptionSet _subscriptions;
-    private readonly Func<IEnumerable<Peer>> _allPeers;
     private bool _delivering;
 
-    internal SubscriberPattern(SubscriptionSet subscriptions, Func<IEnumerable<Peer>> allPeers)
-    {
-        _subscriptions = subscriptions;
-        _allPeers = allPeers;
-    }
+    internal SubscriberPattern(SubscriptionSet subscriptions) => _subscriptions = subscriptions;
 
     // Outgoing traffic goes to every peer the socket has (see SubscriptionSet), not to a routing list.
     void ISendStrategy.Attach(Peer peer)
@@ -43,17 +38,17 @@ internal sealed class SubscriberPattern : ISendStrategy, IReceiveStrategy
     {
         if (staged.IsEmpty && last.Length > 0 && last.Span[0] <= 1)
         {
-            _subscriptions.Update(last.Span, _allPeers());
+            _subscriptions.Update(last.Span);
         }
         else
         {
             for (int i = 0; i < staged.Length; i++)
             {
-                _subscriptions.WriteToAll(staged[i].Span, more: true, _allPeers());
+                _subscriptions.WriteToAll(staged[i].Span, more: true);
                 staged[i].Dispose();
             }
 
-            _subscriptions.WriteToAll(last.Span, more: false, _allPeers());
+            _subscriptions.WriteToAll(last.Span, more: false);
         }
 
         last.Dispose();

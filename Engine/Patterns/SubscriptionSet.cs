@@ -14,17 +14,24 @@ namespace Engine.Patterns;
 /// was queued for an older connection and writes the whole current set, as libzmq does after a
 /// reconnect). Publishers treat a repeated subscribe from one peer as a no-op, so the overlap of
 /// the two is harmless. Pipes for subscriptions have no HWM: a subscription is never dropped.</para>
+/// <para>The peers are listed inside the lock, never before it: a list taken before could miss a
+/// peer whose session resends the set in between, before this change is in it, and that peer
+/// would never hear of the change (a subscription lost for the connection's lifetime).</para>
 /// </remarks>
 internal sealed class SubscriptionSet
 {
     private readonly object _gate = new();
     private readonly SubscriptionTrie _topics = new();
+    private readonly Func<IEnumerable<Peer>> _peers;
+
+    /// <param name="peers">The socket's current peers; a session adds its peer before it calls <see cref="Resend"/>.</param>
+    internal SubscriptionSet(Func<IEnumerable<Peer>> peers) => _peers = peers;
 
     /// <summary>Filter for incoming messages; read only by the receiving thread, which also subscribes.</summary>
     internal bool Matches(ReadOnlySpan<byte> message) => _topics.Matches(message);
 
     /// <returns>True when the message must go to the peers.</returns>
-    internal bool Update(ReadOnlySpan<byte> subscription, IEnumerable<Peer> peers)
+    internal bool Update(ReadOnlySpan<byte> subscription)
     {
         lock (_gate)
         {
@@ -39,17 +46,17 @@ internal sealed class SubscriptionSet
                 return false;
             }
 
-            WriteToAll(subscription, more: false, peers);
+            WriteToAll(subscription, more: false);
             return true;
         }
     }
 
     /// <summary>Sends any message (XSUB) to every peer, ordered with the subscriptions.</summary>
-    internal void WriteToAll(ReadOnlySpan<byte> message, bool more, IEnumerable<Peer> peers)
+    internal void WriteToAll(ReadOnlySpan<byte> message, bool more)
     {
         lock (_gate)
         {
-            foreach (Peer peer in peers)
+            foreach (Peer peer in _peers())
             {
                 MessagePipe? pipe = peer.Outbound;
                 if (pipe is null)

@@ -14,9 +14,9 @@ public sealed class SubSocket : ReceivingSocket
     public SubSocket(SocketOptions? options = null)
         : base(SocketType.Sub, options, static (_, socket) =>
         {
-            var subscriptions = new SubscriptionSet();
+            var subscriptions = new SubscriptionSet(() => socket.AllPeers);
             socket.Subscriptions = subscriptions;
-            return (null, new SubscriberPattern(subscriptions, () => socket.AllPeers));
+            return (null, new SubscriberPattern(subscriptions));
         })
     {
     }
@@ -41,6 +41,6 @@ public sealed class SubSocket : ReceivingSocket
         Span<byte> message = topic.Length < 256 ? stackalloc byte[topic.Length + 1] : new byte[topic.Length + 1];
         message[0] = kind;
         topic.CopyTo(message[1..]);
-        Subscriptions!.Update(message, AllPeers);
+        Subscriptions!.Update(message);
     }
 }

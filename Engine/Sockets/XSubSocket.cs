@@ -13,9 +13,9 @@ public sealed class XSubSocket : DuplexSocket
     public XSubSocket(SocketOptions? options = null)
         : base(SocketType.XSub, options, static (_, socket) =>
         {
-            var subscriptions = new SubscriptionSet();
+            var subscriptions = new SubscriptionSet(() => socket.AllPeers);
             socket.Subscriptions = subscriptions;
-            var pattern = new SubscriberPattern(subscriptions, () => socket.AllPeers);
+            var pattern = new SubscriberPattern(subscriptions);
             return (pattern, pattern);
         })
     {
