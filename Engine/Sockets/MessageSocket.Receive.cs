@@ -96,7 +96,17 @@ public abstract partial class MessageSocket
                     continue;
                 }
 
+                // The waiter was not armed while this thread was in the kernel, so a wake-up for a
+                // peer attached or detached meanwhile (a second connection, a handover) went to
+                // nobody: look at the commands again before sleeping, or the new peer would be
+                // ignored until the timeout.
                 _receiveWaiter.Prepare();
+                if (Volatile.Read(ref _receiveCommandsPending) != 0 || Volatile.Read(ref _inputEnded) != 0)
+                {
+                    _receiveWaiter.Cancel();
+                    continue;
+                }
+
                 if (_receiver!.TryReceive(out frame))
                 {
                     _receiveWaiter.Cancel();
