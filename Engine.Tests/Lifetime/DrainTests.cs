@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using Engine.Sockets;
 using Engine.Tests.Infrastructure;
 using Engine.Tests.Interop;
@@ -212,6 +213,40 @@ public class DrainTests
             Assert.That(received, Is.EqualTo(count), $"run {run + 1}");
             Assert.That(report.UndeliveredCount, Is.Zero, report.ToString());
         }
+    }
+
+    /// <summary>
+    /// An upstream connection still in its handshake when the drain starts is not among the peers
+    /// the drain tells to stop. It must be told once it is up, or its stream never ends: the
+    /// drain would wait out its timeout and leave unread what that peer sent meanwhile.
+    /// </summary>
+    [Test]
+    public async Task AnUpstreamThatFinishesItsHandshakeDuringTheDrainIsToldToStopToo()
+    {
+        using var upstream = new RawZmtpPeer();
+        using var pull = new PullSocket();
+        pull.Connect(upstream.Endpoint);
+        Socket wire = upstream.AcceptGreetingOnly(TimeSpan.FromSeconds(10));
+
+        // DrainAsync lists the peers before its first await: this connection is not up yet.
+        Task<DrainReport> drain = pull.DrainAsync(TimeSpan.FromSeconds(20));
+        upstream.FinishHandshake("PUSH", drainCapable: true);
+
+        // The drain must reach this peer: DRAIN is the first frame after READY.
+        (bool command, byte[] body) = upstream.ReadFrame();
+        Assert.That(command && body.AsSpan(1, body[0]).SequenceEqual("DRAIN"u8), Is.True, $"expected DRAIN, got {(command ? "command" : "message")} of {body.Length} bytes");
+
+        // Its last message and the end of its stream: both are read, and the drain completes.
+        upstream.SendMessage("last words"u8);
+        wire.Send(Engine.Wire.Commands.Build("DRAINED"u8, default));
+        Assert.That(pull.TryReceive(out Msg last, TimeSpan.FromSeconds(10)), Is.True, "the message sent before DRAINED arrives");
+        Assert.That(last.Span.SequenceEqual("last words"u8), Is.True);
+        last.Dispose();
+        Assert.That(pull.TryReceive(out _, TimeSpan.FromSeconds(10)), Is.False, "then the input ends");
+        Assert.That(pull.IsDrained, Is.True);
+        DrainReport report = await drain;
+        Assert.That(report.Completed, Is.True, report.ToString());
+        Assert.That(report.Notes, Is.Empty, report.ToString());
     }
 
     [Test]

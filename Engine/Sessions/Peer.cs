@@ -105,6 +105,9 @@ internal sealed class Peer
     /// <summary>Downstream side: our send loop must tell the peer to stop sending (DRAIN).</summary>
     internal volatile bool SendDrainCommand;
 
+    /// <summary>Downstream side: 1 once this connection was asked to stop (by the drain or by the session that came up during it): DRAIN goes out once.</summary>
+    internal int DrainAsked;
+
     /// <summary>Downstream side: the peer said nothing more will come (DRAINED).</summary>
     internal volatile bool EndOfStream;
 

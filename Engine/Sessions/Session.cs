@@ -45,6 +45,11 @@ internal sealed partial class Session
     /// <summary>True once the handshake succeeded (used by tests and by the connector's back-off).</summary>
     internal bool WasEstablished { get; private set; }
 
+    /// <summary>True from the start until the peer is active (or the session ends): a drain must wait for such a connection.</summary>
+    internal bool ComingUp => _comingUp;
+
+    private volatile bool _comingUp = true;
+
     /// <summary>Stops the session: both loops end soon after, and <see cref="RunAsync"/> completes.</summary>
     internal void Abort(ShutdownReason reason, string? detail = null)
     {
@@ -85,6 +90,7 @@ internal sealed partial class Session
             // and a peer taken out of the rotation by that drain goes back in.
             bool rejoin = peer.RoutingStopped && _persistentPeer is not null;
             peer.DrainRequested = peer.RoutingStopped = peer.SendDrainCommand = peer.EndOfStream = false;
+            Volatile.Write(ref peer.DrainAsked, 0);
             if (rejoin)
             {
                 _owner.AttachPeer(peer);
@@ -128,7 +134,17 @@ internal sealed partial class Session
             }
 
             peer.SessionActive = true;
+            // After SessionActive: whoever sees this false sees the peer active (or ended).
+            _comingUp = false;
             _owner.OnPeerConnected();
+            // A connection that was still in its handshake when a drain listed the peers is not on
+            // that list: it must be told to stop too, or its stream never ends and what it sends
+            // after the drain gave up would be left unread. (OnPeerConnected is a full fence: the
+            // drain sees this session as active, or this sees the drain, or both.)
+            if (_owner.IsDraining)
+            {
+                _owner.AskToStopSending(peer);
+            }
             Task receiving = _connection.ReadsSocketDirectly ? ReceiveDirectLoopAsync(peer) : ReceiveLoopAsync(peer);
             Task sending = SendLoopAsync(peer);
             StartHeartbeatsIfConfigured();
@@ -181,6 +197,7 @@ internal sealed partial class Session
         }
         finally
         {
+            _comingUp = false;
             _ended.Cancel();
             await CloseReadingAsync().ConfigureAwait(false);
             DiscardPartialMessage();

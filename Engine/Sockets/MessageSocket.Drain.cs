@@ -138,6 +138,18 @@ public abstract partial class MessageSocket
         }
     }
 
+    /// <summary>Has the send loop of an upstream peer that understands DRAIN send it, once per connection.</summary>
+    internal void AskToStopSending(Peer peer)
+    {
+        if (peer.Inbound is null || peer.IsInproc || !peer.SupportsDrain || Interlocked.Exchange(ref peer.DrainAsked, 1) != 0)
+        {
+            return;
+        }
+
+        peer.SendDrainCommand = true;
+        peer.SendLoopWaiter.Signal();
+    }
+
     /// <summary>Tells every upstream peer to stop and waits until each has ended its stream or, for foreign peers, fallen silent.</summary>
     private async Task<bool> DrainInputAsync(long deadline, List<string> notes, CancellationToken cancellationToken)
     {
@@ -151,8 +163,7 @@ public abstract partial class MessageSocket
 
             if (peer.SupportsDrain)
             {
-                peer.SendDrainCommand = true;
-                peer.SendLoopWaiter.Signal();
+                AskToStopSending(peer);
             }
             else
             {
@@ -198,6 +209,28 @@ public abstract partial class MessageSocket
 
     private bool AllInputEnded()
     {
+        // Connections still being made or in their handshake count as open input: each is looked
+        // at before the next stage of its life (connector, session, peer), in the order each
+        // stage hands over to the next, so none slips between two looks.
+        lock (_endpointsGate)
+        {
+            foreach (StreamConnector connector in _connectors)
+            {
+                if (connector.ConnectionPending)
+                {
+                    return false;
+                }
+            }
+        }
+
+        foreach (Session session in _sessions.Keys)
+        {
+            if (session.ComingUp)
+            {
+                return false;
+            }
+        }
+
         long now = Environment.TickCount64;
         foreach (Peer peer in _peers.Keys)
         {

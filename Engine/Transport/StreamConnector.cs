@@ -40,6 +40,15 @@ internal sealed class StreamConnector
     /// <summary>Draining: keep the current connection, but do not make a new one after it ends.</summary>
     internal void StopReconnecting() => _noReconnect = true;
 
+    /// <summary>
+    /// True while a connection is being made and its session is not tracked by the socket yet: a
+    /// drain waits for it (the session then says when it is up), since what that connection
+    /// brings must be read too.
+    /// </summary>
+    internal bool ConnectionPending => _pending;
+
+    private volatile bool _pending;
+
     private async Task RunAsync()
     {
         SocketOptions options = _owner.Options;
@@ -48,6 +57,7 @@ internal sealed class StreamConnector
         while (!_stop.IsCancellationRequested)
         {
             string? failure = null;
+            _pending = true;
             try
             {
                 (Socket socket, SocketReadiness readiness) = await ConnectOnceAsync(options).ConfigureAwait(false);
@@ -59,7 +69,10 @@ internal sealed class StreamConnector
                     session.Abort(ShutdownReason.SocketClosed);
                 }
 
-                await session.RunAsync().ConfigureAwait(false);
+                // RunAsync tracks the session before its first await: from here the socket sees it.
+                Task running = session.RunAsync();
+                _pending = false;
+                await running.ConfigureAwait(false);
                 _current = null;
                 if (session.WasEstablished)
                 {
@@ -82,6 +95,10 @@ internal sealed class StreamConnector
             {
                 failure = e.Message;
             }
+            finally
+            {
+                _pending = false;
+            }
 
             if (_stop.IsCancellationRequested || _noReconnect)
             {
@@ -100,6 +117,12 @@ internal sealed class StreamConnector
             }
             catch (OperationCanceledException)
             {
+                break;
+            }
+
+            if (_noReconnect)
+            {
+                // A drain began while this waited: no new connection now.
                 break;
             }
 
