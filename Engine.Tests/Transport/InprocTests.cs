@@ -49,6 +49,39 @@ public class InprocTests
         Assert.That(pull.TryReceive(out _, TimeSpan.FromMilliseconds(20)), Is.False, "no extra message");
     }
 
+    /// <summary>
+    /// A pipe has one reader. After a disconnect the socket still bound keeps reading what was
+    /// queued for it (as libzmq's reader reads up to the pipe's end), so the disconnecting sender
+    /// must not also read it to reroute: that took every queued message away from the reader
+    /// (and, with both reading at once, could deliver one twice or release its buffer twice).
+    /// </summary>
+    [Test]
+    public void AfterADisconnectWhatWasQueuedIsStillDeliveredToTheBoundReaderOnce()
+    {
+        string name = UniqueName();
+        using var pull = new PullSocket(Patient());
+        pull.Bind(name);
+        using var push = new PushSocket(Patient());
+        push.Connect(name);
+        for (int i = 0; i < 100; i++)
+        {
+            push.Send(BitConverter.GetBytes(i));
+        }
+
+        push.Disconnect(name);
+        // The sender applies the departure on its next send (no peer now: nothing goes anywhere).
+        Assert.That(push.TrySend("after"u8.ToArray(), TimeSpan.Zero), Is.False);
+
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.That(pull.TryReceive(out Msg frame, TimeSpan.FromSeconds(5)), Is.True, $"message {i} of 100 reaches the reader");
+            Assert.That(BitConverter.ToInt32(frame.Span), Is.EqualTo(i));
+            frame.Dispose();
+        }
+
+        Assert.That(pull.TryReceive(out _, TimeSpan.FromMilliseconds(50)), Is.False, "nothing else");
+    }
+
     [Test]
     public void ConnectBeforeBindQueuesAndDelivers()
     {

@@ -54,7 +54,8 @@ internal sealed class LoadBalancer : ISendStrategy
 
     public void Detach(Peer peer)
     {
-        if (Remove(peer))
+        // An inproc peer's pipe may still be read by the other socket: it keeps what is queued.
+        if (Remove(peer) && peer.MayTakeBackOutbound)
         {
             TakeBack(peer);
         }

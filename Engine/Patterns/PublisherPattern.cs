@@ -75,7 +75,10 @@ internal sealed class PublisherPattern : ISendStrategy, IReceiveStrategy
             }
         }
 
-        peer.Outbound?.DiscardAll();
+        if (peer.MayTakeBackOutbound)
+        {
+            peer.Outbound?.DiscardAll();
+        }
     }
 
     public bool HasRoom() => true;

@@ -41,7 +41,10 @@ internal sealed class RouterPattern : ISendStrategy, IReceiveStrategy
             _routes.Remove(peer.RoutingId!);
         }
 
-        peer.Outbound?.DiscardAll();
+        if (peer.MayTakeBackOutbound)
+        {
+            peer.Outbound?.DiscardAll();
+        }
     }
 
     void IReceiveStrategy.Attach(Peer peer) => _queue.Attach(peer);

@@ -43,6 +43,12 @@ internal sealed class Peer
     /// <summary>An inproc peer: its pipes are read and written directly by another socket.</summary>
     internal bool IsInproc { get; }
 
+    /// <summary>Inproc: the socket that reads this peer's outbound pipe is gone (or never came), so this side may read it to reroute or discard.</summary>
+    internal volatile bool InprocReaderGone;
+
+    /// <summary>True when this socket may read the outbound pipe after the peer left: always over a stream, over inproc only once the other socket stopped reading.</summary>
+    internal bool MayTakeBackOutbound => !IsInproc || InprocReaderGone;
+
     /// <summary>The peer's address as we know it (the endpoint we connected to, or the accepted remote address).</summary>
     internal string Address { get; }
 

@@ -180,7 +180,7 @@ public abstract partial class MessageSocket
                 throw new ArgumentException($"'{endpoint}' is not connected on this socket.", nameof(endpoint));
             }
 
-            link.Break();
+            link.Break(this, closing: false);
             return;
         }
 
@@ -241,7 +241,7 @@ public abstract partial class MessageSocket
 
         foreach (InprocLink link in links)
         {
-            link.Break();
+            link.Break(this, closing: true);
         }
     }
 }

@@ -108,8 +108,16 @@ internal sealed class InprocLink
         bound.Monitor.Raise(MonitorEventKind.Accepted, $"inproc://{Name}");
     }
 
-    /// <summary>One side closed or disconnected: both sockets let go of their peer (what is queued is still read or rerouted).</summary>
-    internal void Break()
+    /// <summary>
+    /// One side closed or disconnected: both sockets let go of their peer. What is queued in a
+    /// pipe stays with the pipe's reader, which reads it to the end, unless that reader is the
+    /// socket closing (or there is none yet): only then may the writer take it back to reroute.
+    /// A pipe has one reader; a writer that read it while the other socket still did could
+    /// deliver a message twice or release its buffer twice.
+    /// </summary>
+    /// <param name="initiator">The socket that disconnects or closes.</param>
+    /// <param name="closing">True when <paramref name="initiator"/> is closing (it reads nothing more).</param>
+    internal void Break(MessageSocket initiator, bool closing)
     {
         if (Interlocked.Exchange(ref _broken, 1) != 0)
         {
@@ -118,6 +126,12 @@ internal sealed class InprocLink
 
         InprocRegistry.CancelPending(this);
         MessageSocket? bound = Interlocked.Exchange(ref _bound, null);
+        ConnectingPeer.InprocReaderGone = bound is null || (closing && initiator == bound);
+        if (_boundPeer is not null)
+        {
+            _boundPeer.InprocReaderGone = closing && initiator == _connecting;
+        }
+
         _boundPeer?.SessionActive = false;
         ConnectingPeer.SessionActive = false;
         if (bound is not null && _boundPeer is not null)
