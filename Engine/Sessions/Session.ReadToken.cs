@@ -133,9 +133,11 @@ internal sealed partial class Session
             _readTokenWaiter.Wake();
         }
 
-        // Nobody holds a lease: stop ticking. Then look again, in case the application took one
-        // between our look and the stop (both sides write before they read, so one of them sees it).
-        Volatile.Write(ref _leaseTimerRunning, 0);
+        // Nobody holds a lease: stop ticking, then say so, then look again, in case the application
+        // took one between our look and the stop (both sides write before they read, so one of
+        // them sees it). The stop comes before the flag: the other way round, an application
+        // that started the timer in between had it stopped by us, and our look found the flag
+        // still set by it and started nothing, leaving leases unwatched for good.
         try
         {
             _leaseTimer?.Change(Timeout.Infinite, Timeout.Infinite);
@@ -145,7 +147,7 @@ internal sealed partial class Session
             return;
         }
 
-        Interlocked.MemoryBarrier();
+        Interlocked.Exchange(ref _leaseTimerRunning, 0);
         state = Volatile.Read(ref _readOwner);
         if (state is ReadByApplication or ReadLeased)
         {

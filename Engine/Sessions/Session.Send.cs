@@ -153,6 +153,9 @@ internal sealed partial class Session
         }
 
         peer.SendIdle = true;
+        // Between our write and the lingerer's parked flag: it fences between its own (Prepare,
+        // then AllFlushed), so one of us sees the other, or a close would wait out its linger.
+        Interlocked.MemoryBarrier();
         _owner.NotifySendIdle();
         try
         {

@@ -226,6 +226,7 @@ public abstract partial class MessageSocket
     private async Task RescueAsync()
     {
         int delayMs = 1;
+        bool owned = true;
         try
         {
             while (!IsDisposed)
@@ -246,7 +247,17 @@ public abstract partial class MessageSocket
 
                 if (done)
                 {
-                    return;
+                    // Hand the flag back, then look once more: a command enqueued after our look
+                    // found the flag still set and started nobody (both sides fence between their
+                    // write and their read, so one of them sees the other).
+                    Interlocked.Exchange(ref _rescueRunning, 0);
+                    if (Volatile.Read(ref _sendCommandsPending) == 0 || Interlocked.CompareExchange(ref _rescueRunning, 1, 0) != 0)
+                    {
+                        owned = false;
+                        return;
+                    }
+
+                    continue;
                 }
 
                 // The sender holds the gate (it will apply the commands itself) or no peer has room yet.
@@ -256,7 +267,10 @@ public abstract partial class MessageSocket
         }
         finally
         {
-            Volatile.Write(ref _rescueRunning, 0);
+            if (owned)
+            {
+                Volatile.Write(ref _rescueRunning, 0);
+            }
         }
     }
 }

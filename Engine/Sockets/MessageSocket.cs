@@ -102,7 +102,14 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         _sendWaiter.Wake();
     }
 
-    internal void OnPeerDisconnected() => Interlocked.Decrement(ref _connectedCount);
+    internal void OnPeerDisconnected()
+    {
+        // With no peer up, peers that are down take messages again: a sender waiting for room may go on.
+        if (Interlocked.Decrement(ref _connectedCount) == 0)
+        {
+            _sendWaiter.Wake();
+        }
+    }
 
     /// <summary>Socket events (listening, connected, handshake failures with reasons, disconnects...) as they happen.</summary>
     /// <remarks>Events are kept in a bounded buffer (the oldest are dropped when nobody reads), so an unread monitor costs nothing.</remarks>

@@ -38,7 +38,11 @@ internal sealed class StreamConnector
     internal void Start() => _loop = RunAsync();
 
     /// <summary>Draining: keep the current connection, but do not make a new one after it ends.</summary>
-    internal void StopReconnecting() => _noReconnect = true;
+    internal void StopReconnecting()
+    {
+        _noReconnect = true;
+        Interlocked.MemoryBarrier();
+    }
 
     /// <summary>
     /// True while a connection is being made and its session is not tracked by the socket yet: a
@@ -58,6 +62,15 @@ internal sealed class StreamConnector
         {
             string? failure = null;
             _pending = true;
+            // A drain that stopped reconnects before it saw us pending must not get a connection
+            // it will never read from (it writes, then reads our flag; we write, then read its).
+            Interlocked.MemoryBarrier();
+            if (_noReconnect)
+            {
+                _pending = false;
+                break;
+            }
+
             try
             {
                 (Socket socket, SocketReadiness readiness) = await ConnectOnceAsync(options).ConfigureAwait(false);
