@@ -17,6 +17,61 @@ public class ReactorTests
 {
     private static readonly int[] Sizes = [0, 1, 16, 300, 4096, 40_000, 200_000];
 
+    /// <summary>
+    /// A blocking receive that reads a burst bigger than the receive HWM decodes up to the HWM and
+    /// keeps the rest undecoded, with the lease. When the lease runs out and the application then
+    /// receives asynchronously, the rest must still be decoded: the bytes are no longer in the
+    /// kernel, so only the loop (woken by the burst's arrival, then waiting for the token) can.
+    /// Each round: one blocking receive, the lease runs out, then the rest asynchronously.
+    /// </summary>
+    [Test]
+    public async Task BytesLeftUndecodedByABlockingReceiveAreDecodedOnceTheApplicationSwitchesToAsync()
+    {
+        const int Rounds = 30;
+        const int Burst = 60;
+        using var pull = new PullSocket(new SocketOptions { ReceiveTimeout = Deadline.Default, ReceiveHighWatermark = 4 });
+        string endpoint = pull.Bind("tcp://127.0.0.1:0");
+        using var push = new PushSocket(new SocketOptions { SendTimeout = Deadline.Default });
+        push.Connect(endpoint);
+        push.Send("hello"u8);
+        Assert.That(pull.ReceiveString(), Is.EqualTo("hello"));
+
+        for (int round = 0; round < Rounds; round++)
+        {
+            for (int i = 0; i < Burst; i++)
+            {
+                push.Send(BitConverter.GetBytes(i));
+            }
+
+            using (Msg first = pull.Receive())
+            {
+                Assert.That(BitConverter.ToInt32(first.Span), Is.EqualTo(0), $"round {round}");
+            }
+
+            // The application is away long enough for its lease to be taken back.
+            Engine.Sessions.Session session = pull.AllPeers.Single().CurrentSession!;
+            Deadline.WaitUntil(() => !session.IsLeasedToApplication, "the lease to be taken back");
+
+            for (int i = 1; i < Burst; i++)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                Msg next;
+                try
+                {
+                    next = await pull.ReceiveAsync(timeout.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Assert.Fail($"round {round}: message {i} of {Burst} was never decoded");
+                    return;
+                }
+
+                Assert.That(BitConverter.ToInt32(next.Span), Is.EqualTo(i), $"round {round}");
+                next.Dispose();
+            }
+        }
+    }
+
     [Test]
     public void PushPullCarriesEveryMessageInOrder([Values] bool useReactor)
     {

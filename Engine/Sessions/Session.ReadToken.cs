@@ -36,6 +36,9 @@ internal sealed partial class Session
     private int _leaseTimerRunning;
 
     /// <summary>The application stops reading this socket itself (it is about to wait asynchronously).</summary>
+    /// <summary>True while the application holds the read token as a lease (for tests).</summary>
+    internal bool IsLeasedToApplication => Volatile.Read(ref _readOwner) == ReadLeased;
+
     internal void EndLease()
     {
         if (Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadLeased) == ReadLeased)
