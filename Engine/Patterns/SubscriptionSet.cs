@@ -23,12 +23,33 @@ internal sealed class SubscriptionSet
     private readonly object _gate = new();
     private readonly SubscriptionTrie _topics = new();
     private readonly Func<IEnumerable<Peer>> _peers;
+    private readonly bool _updatedByAnyThread;
 
     /// <param name="peers">The socket's current peers; a session adds its peer before it calls <see cref="Resend"/>.</param>
-    internal SubscriptionSet(Func<IEnumerable<Peer>> peers) => _peers = peers;
+    /// <param name="updatedByAnyThread">
+    /// True for XSUB, whose subscriptions are messages it sends: a thread that sends may not be
+    /// the one that receives (a proxy forwards subscriptions on one and messages on the other),
+    /// so the filter is read under the lock. A SUB subscribes from its receiving thread.
+    /// </param>
+    internal SubscriptionSet(Func<IEnumerable<Peer>> peers, bool updatedByAnyThread = false)
+    {
+        _peers = peers;
+        _updatedByAnyThread = updatedByAnyThread;
+    }
 
-    /// <summary>Filter for incoming messages; read only by the receiving thread, which also subscribes.</summary>
-    internal bool Matches(ReadOnlySpan<byte> message) => _topics.Matches(message);
+    /// <summary>Filter for incoming messages, on the receiving thread.</summary>
+    internal bool Matches(ReadOnlySpan<byte> message)
+    {
+        if (!_updatedByAnyThread)
+        {
+            return _topics.Matches(message);
+        }
+
+        lock (_gate)
+        {
+            return _topics.Matches(message);
+        }
+    }
 
     /// <returns>True when the message must go to the peers.</returns>
     internal bool Update(ReadOnlySpan<byte> subscription)

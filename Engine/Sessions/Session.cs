@@ -162,6 +162,7 @@ internal sealed partial class Session
             // An application thread may be reading the socket for the loop: wait until it is out.
             await CloseReadingAsync().ConfigureAwait(false);
             peer.SessionActive = false;
+            _owner.LeavePairSlot(peer);
             DeliverDisconnectMessage(peer);
             peer.CurrentSession = null;
             if (_persistentPeer is null)
@@ -198,6 +199,11 @@ internal sealed partial class Session
         finally
         {
             _comingUp = false;
+            if (_peer is { } admitted)
+            {
+                _owner.LeavePairSlot(admitted);
+            }
+
             _ended.Cancel();
             await CloseReadingAsync().ConfigureAwait(false);
             DiscardPartialMessage();

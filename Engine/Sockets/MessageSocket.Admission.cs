@@ -21,8 +21,10 @@ public abstract partial class MessageSocket
     /// <returns>Null to accept the peer; otherwise why it is refused.</returns>
     internal string? AdmitPeer(Peer peer, in HandshakeResult handshake)
     {
-        if (Type == SocketType.Pair && HasOtherConnectedPeer(peer))
+        if (Type == SocketType.Pair && Interlocked.CompareExchange(ref _pairHolder, peer, null) is { } holder && holder != peer)
         {
+            // One slot, claimed atomically: two handshakes finishing together both saw no other
+            // active peer when this looked at SessionActive, which is set only later.
             return "PAIR socket already has a peer";
         }
 
@@ -44,18 +46,11 @@ public abstract partial class MessageSocket
         return null;
     }
 
-    private bool HasOtherConnectedPeer(Peer peer)
-    {
-        foreach (Peer other in _peers.Keys)
-        {
-            if (other != peer && other.SessionActive)
-            {
-                return true;
-            }
-        }
+    /// <summary>PAIR: the peer whose connection holds the socket's one slot.</summary>
+    private Peer? _pairHolder;
 
-        return false;
-    }
+    /// <summary>PAIR: the connection of <paramref name="peer"/> ended (or the peer left): the slot is free again.</summary>
+    internal void LeavePairSlot(Peer peer) => Interlocked.CompareExchange(ref _pairHolder, null, peer);
 
     private string? AssignRoutingId(Peer peer, byte[]? announced)
     {

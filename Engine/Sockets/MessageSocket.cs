@@ -169,6 +169,7 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     internal void DetachPeer(Peer peer)
     {
         _peers.TryRemove(peer, out _);
+        LeavePairSlot(peer);
         ReleaseRoutingId(peer);
         if (peer.Attached)
         {

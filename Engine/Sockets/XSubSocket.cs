@@ -13,7 +13,7 @@ public sealed class XSubSocket : DuplexSocket
     public XSubSocket(SocketOptions? options = null)
         : base(SocketType.XSub, options, static (_, socket) =>
         {
-            var subscriptions = new SubscriptionSet(() => socket.AllPeers);
+            var subscriptions = new SubscriptionSet(() => socket.AllPeers, updatedByAnyThread: true);
             socket.Subscriptions = subscriptions;
             var pattern = new SubscriberPattern(subscriptions);
             return (pattern, pattern);
