@@ -113,9 +113,10 @@ internal sealed partial class Session
             _peer = peer;
             peer.CurrentSession = this;
             _owner.Monitor.Raise(MonitorEventKind.HandshakeSucceeded, address);
-            if (_persistentPeer is null)
+            if (_persistentPeer is null && !_owner.AttachUnlessHandedOver(peer))
             {
-                _owner.AttachPeer(peer);
+                // Handed over before it could be attached: the newcomer keeps the id.
+                Abort(ShutdownReason.Disconnected, "routing id taken over by a new connection");
             }
 
             if (_connection.IsAborted)

@@ -38,12 +38,40 @@ public abstract partial class MessageSocket
         }
 
         Subscriptions?.Resend(peer);
-        if (peer.Persistent && !peer.Attached)
+        if (peer.Persistent && !peer.Attached && !AttachUnlessHandedOver(peer))
         {
-            AttachPeer(peer);
+            return "routing id taken over by a new connection";
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Attaches a newly admitted peer; a ROUTER only while the peer still holds its routing id,
+    /// checked and attached under the lock that hands ids over. Otherwise a handover that came
+    /// between admission and attach (when the old session could not yet be aborted, or its
+    /// attach would be applied after the newcomer's) left the id routed to the old connection,
+    /// and once that ended, to nobody, for the newcomer's whole life.
+    /// </summary>
+    /// <returns>False when the id was handed over meanwhile: the caller closes this connection.</returns>
+    internal bool AttachUnlessHandedOver(Peer peer)
+    {
+        if (Type != SocketType.Router)
+        {
+            AttachPeer(peer);
+            return true;
+        }
+
+        lock (_routingGate)
+        {
+            if (peer.RoutingId is null || !_routingIds.TryGetValue(peer.RoutingId, out Peer? holder) || holder != peer)
+            {
+                return false;
+            }
+
+            AttachPeer(peer);
+            return true;
+        }
     }
 
     /// <summary>PAIR: the peer whose connection holds the socket's one slot.</summary>
