@@ -64,7 +64,7 @@ internal sealed partial class Session
             }
 
             _peer.DrainRequested = true;
-            _owner.OnPeerDraining(_peer);
+            _owner.OnPeerDraining(_peer, this);
             _peer.SendLoopWaiter.Signal();
         }
         else if (name.SequenceEqual(Commands.Drained))

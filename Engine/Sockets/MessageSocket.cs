@@ -202,11 +202,11 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
     internal bool RoutesByLoadBalancer => Type is SocketType.Push or SocketType.Dealer;
 
     /// <summary>Session: the peer sent DRAIN.</summary>
-    internal void OnPeerDraining(Peer peer)
+    internal void OnPeerDraining(Peer peer, Session from)
     {
         if (RoutesByLoadBalancer)
         {
-            Enqueue(new PeerCommand(peer, PeerCommandKind.StopRouting));
+            Enqueue(new PeerCommand(peer, PeerCommandKind.StopRouting, from));
         }
         else
         {
@@ -292,7 +292,13 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
                     _sender!.Detach(command.Peer);
                     break;
                 case PeerCommandKind.StopRouting:
-                    _sender!.StopRouting(command.Peer);
+                    // Only for the connection that asked: applied after a reconnect, it would
+                    // take the new connection out of the rotation for good.
+                    if (command.From == command.Peer.CurrentSession)
+                    {
+                        _sender!.StopRouting(command.Peer);
+                    }
+
                     break;
                 default:
                     _sender!.TakeBack(command.Peer);
@@ -325,5 +331,6 @@ public abstract partial class MessageSocket : IDisposable, IAsyncDisposable
         StopRouting,
     }
 
-    private readonly record struct PeerCommand(Peer Peer, PeerCommandKind Kind);
+    // From: for StopRouting, the connection whose peer said DRAIN.
+    private readonly record struct PeerCommand(Peer Peer, PeerCommandKind Kind, Session? From = null);
 }
