@@ -28,24 +28,8 @@ internal sealed class RawZmtpPeer : IDisposable
     /// <summary>Accepts one connection and completes the handshake as <paramref name="type"/>.</summary>
     internal void AcceptAndHandshake(string type, TimeSpan timeout)
     {
-        _listener.ReceiveTimeout = (int)timeout.TotalMilliseconds;
-        var accept = _listener.AcceptAsync();
-        if (!accept.Wait(timeout))
-        {
-            Assert.Fail("no connection to the raw peer");
-        }
-
-        _connection = accept.Result;
-        _connection.ReceiveTimeout = (int)timeout.TotalMilliseconds;
-        var greeting = new byte[Greeting.Size];
-        Greeting.Write(greeting, "NULL", asServer: false);
-        _connection.Send(greeting);
-        ReadExactly(Greeting.Size);
-        var metadata = new Metadata();
-        metadata.Add(Metadata.SocketTypeName, System.Text.Encoding.ASCII.GetBytes(type));
-        _connection.Send(Commands.BuildReady(metadata));
-        byte[] header = ReadExactly(2);
-        ReadExactly(header[1]);
+        AcceptGreetingOnly(timeout);
+        FinishHandshake(type, drainCapable: false);
     }
 
     /// <summary>Accepts one connection and exchanges greetings only: the handshake stays open until <see cref="FinishHandshake"/>.</summary>
