@@ -98,7 +98,7 @@ internal sealed partial class Session
                         // Whoever holds the token when the socket is readable reads it. Meanwhile
                         // nothing watches it (one-shot interest): a thread that takes the token and
                         // waits in poll() itself gets each message without waking anybody else.
-                        await _connection.WaitReadableAsync().ConfigureAwait(false);
+                        await WaitForInputAsync().ConfigureAwait(false);
                         break;
                 }
             }
@@ -230,7 +230,11 @@ internal sealed partial class Session
         {
             Volatile.Write(ref _leaseLeftTicks, Environment.TickCount64);
             Interlocked.Exchange(ref _readOwner, giveBack ? ReadFree : ReadLeased);
-            if (giveBack || Volatile.Read(ref _closeWaiting) != 0)
+            if (giveBack)
+            {
+                OnTokenFreed();
+            }
+            else if (Volatile.Read(ref _closeWaiting) != 0)
             {
                 _readTokenWaiter.Wake();
             }
@@ -332,6 +336,15 @@ internal sealed partial class Session
     {
         PipeReader input = _connection.Input;
         // False: nothing new since the last look (what is left there is part of a frame).
-        return input.TryRead(out ReadResult read) && DecodeRead(input, read.Buffer, peer, inbound);
+        bool blocked = input.TryRead(out ReadResult read) && DecodeRead(input, read.Buffer, peer, inbound);
+        _stoppedAtHwm = blocked;
+        return blocked;
     }
+
+    /// <summary>
+    /// True while whole frames already read wait in the receive pipe because the inbound pipe was
+    /// at its HWM (not merely part of a frame waiting for more bytes): someone must decode them
+    /// once there is room, whether or not the socket ever becomes readable again.
+    /// </summary>
+    private volatile bool _stoppedAtHwm;
 }

@@ -43,8 +43,42 @@ internal sealed partial class Session
     {
         if (Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadLeased) == ReadLeased)
         {
-            _readTokenWaiter.Wake();
+            OnTokenFreed();
         }
+    }
+
+    /// <summary>
+    /// The token was just given back by someone other than the loop: wake the loop if it waits for
+    /// the token, and also if it waits for the socket while bytes already read wait to be decoded.
+    /// </summary>
+    /// <remarks>
+    /// An application thread that read a burst bigger than the receive HWM keeps the rest
+    /// undecoded (<see cref="_stoppedAtHwm"/>; part of a frame waiting for more bytes is not a
+    /// reason: waking for it would spin). The loop may be waiting for readability that never comes: with one-shot,
+    /// level-triggered interest, a burst the application drained before the reactor looked
+    /// raises no event. The loop makes the same check after it starts waiting (see
+    /// <see cref="WaitForInputAsync"/>): this side frees the token and then looks at the wait,
+    /// that side starts the wait and then looks at the token, so one of them sees the other.
+    /// </remarks>
+    private void OnTokenFreed()
+    {
+        _readTokenWaiter.Wake();
+        if (_stoppedAtHwm)
+        {
+            _connection.InterruptReadableWait();
+        }
+    }
+
+    /// <summary>The loop, having given the token back: waits until the socket is readable, or bytes already read wait to be decoded.</summary>
+    private ValueTask WaitForInputAsync()
+    {
+        ValueTask readable = _connection.WaitReadableAsync();
+        if (_stoppedAtHwm && Volatile.Read(ref _readOwner) == ReadFree)
+        {
+            _connection.InterruptReadableWait();
+        }
+
+        return readable;
     }
 
     private bool TryTakeRead(int owner) => Interlocked.CompareExchange(ref _readOwner, owner, ReadFree) == ReadFree;
@@ -133,7 +167,7 @@ internal sealed partial class Session
                 return;
             }
 
-            _readTokenWaiter.Wake();
+            OnTokenFreed();
         }
 
         // Nobody holds a lease: stop ticking, then say so, then look again, in case the application

@@ -96,6 +96,9 @@ internal sealed class StreamConnection : IAsyncDisposable
     /// <summary>Completes when the socket may have something to read (see <see cref="SocketReadiness.WaitReadableAsync"/>).</summary>
     internal ValueTask WaitReadableAsync() => _readiness.WaitReadableAsync(CancellationToken.None);
 
+    /// <summary>Ends a pending <see cref="WaitReadableAsync"/> now (on the reactor; elsewhere the wait ends with the socket).</summary>
+    internal void InterruptReadableWait() => _readiness.InterruptRead();
+
     /// <summary>
     /// From now on the session reads the socket itself, with non-blocking receives, into the pipe
     /// that <see cref="Input"/> reads. Whoever holds the session's read token can do that: its
