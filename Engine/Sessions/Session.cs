@@ -131,7 +131,7 @@ internal sealed partial class Session
             if (!_connection.IsEncrypted)
             {
                 // Whatever came with READY is in the receive pipe already: decode it before reading more.
-                _undecodedBytes = _connection.ReadSocketDirectly();
+                _connection.ReadSocketDirectly(ref _undecodedBytes);
             }
 
             peer.SessionActive = true;

@@ -106,8 +106,11 @@ internal sealed class StreamConnection : IAsyncDisposable
     /// on the socket like a plain blocking socket does (no thread hand-off). Called once, after a
     /// plain (not encrypted) handshake.
     /// </summary>
-    /// <returns>The bytes the handshake received after READY (not yet decoded).</returns>
-    internal long ReadSocketDirectly()
+    /// <param name="receivedAfterReady">
+    /// Told how many bytes the handshake received after READY (not yet decoded) before the switch
+    /// is published, so that a reader that sees the switch also sees that count.
+    /// </param>
+    internal void ReadSocketDirectly(ref long receivedAfterReady)
     {
         long buffered = 0;
         if (_wireInput.TryRead(out ReadResult rest))
@@ -117,9 +120,9 @@ internal sealed class StreamConnection : IAsyncDisposable
             _wireInput.AdvanceTo(rest.Buffer.Start);
         }
 
+        receivedAfterReady = buffered;
         // Last: an application thread that sees this sees everything set up before it.
         Volatile.Write(ref _readsDirectly, 1);
-        return buffered;
     }
 
     /// <summary>What the session reads: the socket's bytes, or after <see cref="Encrypt"/> the opened frames.</summary>
