@@ -54,8 +54,7 @@ internal sealed class LoadBalancer : ISendStrategy
 
     public void Detach(Peer peer)
     {
-        // An inproc peer's pipe may still be read by the other socket: it keeps what is queued.
-        if (Remove(peer) && peer.MayTakeBackOutbound)
+        if (Remove(peer))
         {
             TakeBack(peer);
         }

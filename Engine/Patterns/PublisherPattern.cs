@@ -75,10 +75,7 @@ internal sealed class PublisherPattern : ISendStrategy, IReceiveStrategy
             }
         }
 
-        if (peer.MayTakeBackOutbound)
-        {
-            peer.Outbound?.DiscardAll();
-        }
+        peer.DiscardPending();
     }
 
     public bool HasRoom() => true;

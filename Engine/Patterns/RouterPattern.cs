@@ -41,10 +41,7 @@ internal sealed class RouterPattern : ISendStrategy, IReceiveStrategy
             _routes.Remove(peer.RoutingId!);
         }
 
-        if (peer.MayTakeBackOutbound)
-        {
-            peer.Outbound?.DiscardAll();
-        }
+        peer.DiscardPending();
     }
 
     void IReceiveStrategy.Attach(Peer peer) => _queue.Attach(peer);

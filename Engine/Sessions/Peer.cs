@@ -47,7 +47,16 @@ internal sealed class Peer
     internal volatile bool InprocReaderGone;
 
     /// <summary>True when this socket may read the outbound pipe after the peer left: always over a stream, over inproc only once the other socket stopped reading.</summary>
-    internal bool MayTakeBackOutbound => !IsInproc || InprocReaderGone;
+    private bool MayTakeBackOutbound => !IsInproc || InprocReaderGone;
+
+    /// <summary>The peer left for good: drops what was still queued for it, unless another socket still reads that pipe (inproc).</summary>
+    internal void DiscardPending()
+    {
+        if (MayTakeBackOutbound)
+        {
+            Outbound?.DiscardAll();
+        }
+    }
 
     /// <summary>The peer's address as we know it (the endpoint we connected to, or the accepted remote address).</summary>
     internal string Address { get; }
@@ -126,13 +135,14 @@ internal sealed class Peer
     /// <summary>
     /// Moves everything not yet handed to a connection (the pipe's contents) into
     /// <see cref="Returned"/>, in order. Only the pipe's current reader may call this: the session
-    /// after its loops ended, or the connector between connections.
+    /// after its loops ended, or the connector between connections; over inproc, only once the
+    /// other socket stopped reading (otherwise nothing is taken: it reads the rest itself).
     /// </summary>
     /// <returns>Whole messages handed back.</returns>
     internal int ReturnPending()
     {
         int messages = 0;
-        if (Outbound is not null)
+        if (Outbound is not null && MayTakeBackOutbound)
         {
             while (Outbound.TryRead(out Msg frame))
             {

@@ -35,10 +35,10 @@ internal sealed partial class Session
     private Timer? _leaseTimer;
     private int _leaseTimerRunning;
 
-    /// <summary>The application stops reading this socket itself (it is about to wait asynchronously).</summary>
     /// <summary>True while the application holds the read token as a lease (for tests).</summary>
     internal bool IsLeasedToApplication => Volatile.Read(ref _readOwner) == ReadLeased;
 
+    /// <summary>The application stops reading this socket itself (it is about to wait asynchronously).</summary>
     internal void EndLease()
     {
         if (Interlocked.CompareExchange(ref _readOwner, ReadFree, ReadLeased) == ReadLeased)
@@ -54,9 +54,9 @@ internal sealed partial class Session
     /// <remarks>
     /// An application thread that read a burst bigger than the receive HWM keeps the rest
     /// undecoded (<see cref="_stoppedAtHwm"/>; part of a frame waiting for more bytes is not a
-    /// reason: waking for it would spin). The loop may be waiting for readability that never comes: with one-shot,
-    /// level-triggered interest, a burst the application drained before the reactor looked
-    /// raises no event. The loop makes the same check after it starts waiting (see
+    /// reason: waking for it would spin). The loop may be waiting for readability that never
+    /// comes: with one-shot, level-triggered interest, a burst the application drained before the
+    /// reactor looked raises no event. The loop makes the same check after it starts waiting (see
     /// <see cref="WaitForInputAsync"/>): this side frees the token and then looks at the wait,
     /// that side starts the wait and then looks at the token, so one of them sees the other.
     /// </remarks>

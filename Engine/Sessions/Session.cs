@@ -163,7 +163,6 @@ internal sealed partial class Session
             // An application thread may be reading the socket for the loop: wait until it is out.
             await CloseReadingAsync().ConfigureAwait(false);
             peer.SessionActive = false;
-            _owner.LeavePairSlot(peer);
             DeliverDisconnectMessage(peer);
             peer.CurrentSession = null;
             if (_persistentPeer is null)
