@@ -190,6 +190,8 @@ internal sealed class ReactorReadiness : SocketReadiness
 internal sealed class DotNetReadiness : SocketReadiness
 {
     private readonly Socket _socket;
+    private CancellationTokenSource _readInterrupt = new();
+    private int _readInterrupted;
 
     internal DotNetReadiness(Socket socket) => _socket = socket;
 
@@ -217,14 +219,46 @@ internal sealed class DotNetReadiness : SocketReadiness
 
     internal override async ValueTask WaitReadableAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _readInterrupted, 0) != 0)
+        {
+            return;
+        }
+
+        // One source serves every wait until an interrupt cancels it (then it is replaced): a
+        // connection waits once per batch, so a new source per wait would allocate per batch.
+        CancellationTokenSource interrupt = _readInterrupt;
+        if (!interrupt.TryReset())
+        {
+            interrupt.Dispose();
+            interrupt = new CancellationTokenSource();
+            Volatile.Write(ref _readInterrupt, interrupt);
+        }
+
+        // Only the handshake passes a token of its own (its deadline); it may allocate.
+        CancellationTokenSource? linked = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interrupt.Token)
+            : null;
         try
         {
             // A zero-byte receive consumes nothing: it completes when there is something to read.
-            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            ValueTask<int> readable = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, linked?.Token ?? interrupt.Token);
+            if (Volatile.Read(ref _readInterrupted) != 0)
+            {
+                // Interrupted while the wait was being set up, perhaps through the previous source.
+                interrupt.Cancel();
+            }
+
+            await readable.ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
             // The caller's next read or check reports it.
+        }
+        finally
+        {
+            linked?.Dispose();
+            // This wait has ended: an interrupt meant for it is used up (the caller looks again).
+            Volatile.Write(ref _readInterrupted, 0);
         }
     }
 
@@ -234,9 +268,22 @@ internal sealed class DotNetReadiness : SocketReadiness
     internal override ValueTask ConnectAsync(EndPoint target, CancellationToken cancellationToken) =>
         _socket.ConnectAsync(target, cancellationToken);
 
-    // A pending zero-byte receive ends when the connection is shut down, which every abort does.
+    /// <summary>
+    /// Cancels the pending zero-byte receive, or makes the next wait return at once. The flag is
+    /// set before the source is read, and a wait reads the flag after it started receiving, so
+    /// either the interrupt finds the wait's source or the wait finds the flag.
+    /// </summary>
     internal override void InterruptRead()
     {
+        Interlocked.Exchange(ref _readInterrupted, 1);
+        try
+        {
+            Volatile.Read(ref _readInterrupt).Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Replaced meanwhile: the wait that replaced it reads the flag.
+        }
     }
 
     internal override void InterruptWrite()
