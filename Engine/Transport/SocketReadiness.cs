@@ -217,6 +217,9 @@ internal sealed class DotNetReadiness : SocketReadiness
         };
     }
 
+    // Pooled, like the send below: a loop waits here once per batch, and each wait that suspends
+    // would otherwise allocate its state machine.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     internal override async ValueTask WaitReadableAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _readInterrupted, 0) != 0)
@@ -262,6 +265,9 @@ internal sealed class DotNetReadiness : SocketReadiness
         }
     }
 
+    // Pooled: a sender faster than its peer waits here for every batch (the allocation tests
+    // found it under load, ~1.5 B per 64 KiB message).
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal override async ValueTask<int> SendWhenWritableAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
         await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
 
