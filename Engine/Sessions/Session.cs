@@ -15,7 +15,8 @@ namespace Engine.Sessions;
 /// <remarks>
 /// The handshake is one linear async method (<c>Session.Handshake.cs</c>). The loops
 /// (<c>Session.Receive.cs</c>, <c>Session.Send.cs</c>) move whole batches between the connection's
-/// pipelines and the peer's message pipes: per message they run synchronous code only.
+/// pipelines and the peer's message pipes: per message they run synchronous code only (decoding
+/// in <c>Session.Decode.cs</c>, shared with direct reads).
 /// </remarks>
 internal sealed partial class Session
 {
