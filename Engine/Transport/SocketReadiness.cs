@@ -229,12 +229,14 @@ internal sealed class DotNetReadiness : SocketReadiness
 
         // One source serves every wait until an interrupt cancels it (then it is replaced): a
         // connection waits once per batch, so a new source per wait would allocate per batch.
+        // The cancelled one is not disposed: an interrupt may still be calling Cancel on it, and a
+        // source without a timer or wait handle holds nothing the collector does not free.
         CancellationTokenSource interrupt = _readInterrupt;
         if (!interrupt.TryReset())
         {
-            interrupt.Dispose();
             interrupt = new CancellationTokenSource();
-            Volatile.Write(ref _readInterrupt, interrupt);
+            // A full fence between publishing the new source and reading the flag below.
+            Interlocked.Exchange(ref _readInterrupt, interrupt);
         }
 
         // Only the handshake passes a token of its own (its deadline); it may allocate.
@@ -282,14 +284,8 @@ internal sealed class DotNetReadiness : SocketReadiness
     internal override void InterruptRead()
     {
         Interlocked.Exchange(ref _readInterrupted, 1);
-        try
-        {
-            Volatile.Read(ref _readInterrupt).Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Replaced meanwhile: the wait that replaced it reads the flag.
-        }
+        // If a wait replaces the source meanwhile, it reads the flag after doing so.
+        Volatile.Read(ref _readInterrupt).Cancel();
     }
 
     internal override void InterruptWrite()
