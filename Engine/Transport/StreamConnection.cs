@@ -96,7 +96,7 @@ internal sealed class StreamConnection : IAsyncDisposable
     /// <summary>Completes when the socket may have something to read (see <see cref="SocketReadiness.WaitReadableAsync"/>).</summary>
     internal ValueTask WaitReadableAsync() => _readiness.WaitReadableAsync(CancellationToken.None);
 
-    /// <summary>Ends a pending <see cref="WaitReadableAsync"/> now (on the reactor; elsewhere the wait ends with the socket).</summary>
+    /// <summary>Ends a pending <see cref="WaitReadableAsync"/> now, or makes the next one return at once.</summary>
     internal void InterruptReadableWait() => _readiness.InterruptRead();
 
     /// <summary>
