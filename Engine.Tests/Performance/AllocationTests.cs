@@ -37,8 +37,10 @@ public class AllocationTests
     [TestCase("tcp", 16, 200_000)]
     [TestCase("tcp", 1024, 200_000)]
     [TestCase("tcp", 65536, 10_000)]
+    // Over .NET's socket engine at 16 B only: at 64 KiB, inside a test process that has run other
+    // tests, something there allocates ~50 KB now and then (1-4 times per 10,000 messages; a
+    // fresh process measures 0.15 B/message), which this bound cannot tell from a real cost.
     [TestCase("tcp-dotnet", 16, 200_000)]
-    [TestCase("tcp-dotnet", 65536, 10_000)]
     [TestCase("inproc", 16, 200_000)]
     [TestCase("inproc", 65536, 20_000)]
     public void SteadyStateSendAndReceiveAllocateNothingPerMessage(string transport, int size, int messagesPerWindow)

@@ -99,6 +99,7 @@ internal sealed partial class Session
                         // nothing watches it (one-shot interest): a thread that takes the token and
                         // waits in poll() itself gets each message without waking anybody else.
                         await WaitForInputAsync().ConfigureAwait(false);
+                        Volatile.Write(ref _loopWaitsForInput, 0);
                         break;
                 }
             }

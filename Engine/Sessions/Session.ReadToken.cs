@@ -28,6 +28,9 @@ internal sealed partial class Session
 
     private int _readOwner;
 
+    /// <summary>1 while the receive loop waits for the socket to become readable (see <see cref="OnTokenFreed"/>).</summary>
+    private int _loopWaitsForInput;
+
     /// <summary>Parks the receive loop (or the closing session) while an application thread holds the read token.</summary>
     private readonly Waiter _readTokenWaiter = new(inlineContinuations: true);
     private int _closeWaiting;
@@ -60,18 +63,28 @@ internal sealed partial class Session
     /// <see cref="WaitForInputAsync"/>): this side frees the token and then looks at the wait,
     /// that side starts the wait and then looks at the token, so one of them sees the other.
     /// </remarks>
+    /// <remarks>
+    /// Only a loop that is waiting for readability is interrupted (<see cref="_loopWaitsForInput"/>):
+    /// one that waits for the token is woken by the waiter above. Over .NET's socket engine an
+    /// interrupt cancels a receive, which costs a new cancellation source and operation, and an
+    /// application draining a stream held at its HWM frees the token often.
+    /// </remarks>
     private void OnTokenFreed()
     {
         _readTokenWaiter.Wake();
-        if (_stoppedAtHwm)
+        if (_stoppedAtHwm && Volatile.Read(ref _loopWaitsForInput) != 0)
         {
             _connection.InterruptReadableWait();
         }
     }
 
     /// <summary>The loop, having given the token back: waits until the socket is readable, or bytes already read wait to be decoded.</summary>
+    /// <remarks>The caller clears <see cref="_loopWaitsForInput"/> once the wait has ended.</remarks>
     private ValueTask WaitForInputAsync()
     {
+        // Set before the look at the token below (a full fence): whoever frees the token after
+        // that look sees the flag and interrupts; whoever freed it before, the look sees.
+        Interlocked.Exchange(ref _loopWaitsForInput, 1);
         ValueTask readable = _connection.WaitReadableAsync();
         if (_stoppedAtHwm && Volatile.Read(ref _readOwner) == ReadFree)
         {
