@@ -50,9 +50,9 @@ public class AllocationTests
         // tcp-dotnet: the same over .NET's socket engine (what systems without the reactor use).
         bool reactor = transport != "tcp-dotnet";
         string endpoint = transport == "inproc" ? $"inproc://allocation-{Guid.NewGuid():N}" : "tcp://127.0.0.1:0";
-        using var pull = new PullSocket(Patient()) { UseReactor = reactor };
+        using var pull = new PullSocket(Bounded(Patient())) { UseReactor = reactor };
         string bound = pull.Bind(endpoint);
-        using var push = new PushSocket(Patient()) { UseReactor = reactor };
+        using var push = new PushSocket(Bounded(Patient())) { UseReactor = reactor };
         push.Connect(bound);
 
         Exception? senderFailure = null;
@@ -181,6 +181,19 @@ public class AllocationTests
     }
 
     private static SocketOptions Patient() => new() { ReceiveTimeout = TimeSpan.FromSeconds(30), SendTimeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>
+    /// Fixed kernel buffers, so that the warm-up's pipes fill. Left to autotuning, loopback's
+    /// receive buffer may grow to 32 MB here, which can take the whole 12.6 MB of a 16 B run
+    /// without the sender's pipe ever reaching its HWM (the warm-up then timed out, once in a
+    /// fresh-clone CI run).
+    /// </summary>
+    private static SocketOptions Bounded(SocketOptions options)
+    {
+        options.SendBufferSize = 64 * 1024;
+        options.ReceiveBufferSize = 64 * 1024;
+        return options;
+    }
 
     private static void Receive(PullSocket pull, int count, int size)
     {
