@@ -62,12 +62,10 @@ internal sealed partial class Session
     /// reactor looked raises no event. The loop makes the same check after it starts waiting (see
     /// <see cref="WaitForInputAsync"/>): this side frees the token and then looks at the wait,
     /// that side starts the wait and then looks at the token, so one of them sees the other.
-    /// </remarks>
-    /// <remarks>
-    /// Only a loop that is waiting for readability is interrupted (<see cref="_loopWaitsForInput"/>):
+    /// <para>Only a loop that is waiting for readability is interrupted (<see cref="_loopWaitsForInput"/>):
     /// one that waits for the token is woken by the waiter above. Over .NET's socket engine an
     /// interrupt cancels a receive, which costs a new cancellation source and operation, and an
-    /// application draining a stream held at its HWM frees the token often.
+    /// application draining a stream held at its HWM frees the token often.</para>
     /// </remarks>
     private void OnTokenFreed()
     {
